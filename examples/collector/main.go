@@ -1,0 +1,100 @@
+// Command collector is exfilscore's standalone NetFlow/IPFIX/sFlow
+// collector: it listens for export datagrams (or replays a pcap), scores
+// outbound conversations for data exfiltration and writes alerts as JSON
+// lines on stdout. Logs and summaries go to stderr.
+//
+//	collector [-listen :2055] [-sflow :6343] [-replay FILE] [-dump-flows] [-demo]
+//	          [-homenet CIDR,...] [-window 15m] [-lateness 2m] [-ioc FILE]...
+//	          [-min-severity low] [-community-id-seed 0] [-v]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/exfilscore/exfilscore/exfil"
+)
+
+type options struct {
+	listen, sflow, replay, homenet, minSeverity string
+	window, lateness                            time.Duration
+	iocs                                        listFlag
+	dumpFlows, demo, verbose                    bool
+	cidSeed                                     uint
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("collector", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.listen, "listen", ":2055", "UDP address for NetFlow v5/v9 and IPFIX")
+	fs.StringVar(&o.sflow, "sflow", ":6343", "UDP address for sFlow v5 (empty: off)")
+	fs.StringVar(&o.replay, "replay", "", "replay the UDP payloads of a pcap/pcapng `file` in event time, then exit")
+	fs.BoolVar(&o.dumpFlows, "dump-flows", false, "print decoded flow records as JSON lines instead of alerts")
+	fs.BoolVar(&o.demo, "demo", false, "run the built-in demo: an in-process NetFlow v9 exporter over loopback UDP")
+	fs.StringVar(&o.homenet, "homenet", "", "internal `CIDRs`, comma-separated (replaces the RFC 1918 default)")
+	fs.DurationVar(&o.window, "window", 15*time.Minute, "window length")
+	fs.DurationVar(&o.lateness, "lateness", 2*time.Minute, "allowed lateness before a window closes")
+	fs.Var(&o.iocs, "ioc", "IOC list `file` (one IP, CIDR or domain per line); repeatable")
+	fs.StringVar(&o.minSeverity, "min-severity", "low", "lowest severity to report: low, medium, high, critical")
+	fs.UintVar(&o.cidSeed, "community-id-seed", 0, "Community ID seed")
+	fs.BoolVar(&o.verbose, "v", false, "debug logging on stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "collector: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var extra []exfil.Option
+	if o.demo {
+		feed, err := demoIOC()
+		if err != nil {
+			log.Error("collector: demo feed", "err", err)
+			return 1
+		}
+		extra = append(extra, feed)
+	}
+	app, err := newApp(o, stdout, log, extra...)
+	if err != nil {
+		log.Error("collector: bad configuration", "err", err)
+		return 2
+	}
+	switch {
+	case o.demo:
+		err = app.runDemo(ctx)
+	case o.replay != "":
+		err = app.runReplay(o.replay)
+	default:
+		err = app.runLive(ctx)
+	}
+	if err != nil {
+		log.Error("collector: failed", "err", err)
+		return 1
+	}
+	return 0
+}

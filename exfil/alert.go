@@ -1,0 +1,90 @@
+package exfil
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/exfilscore/exfilscore/ioc"
+	"github.com/exfilscore/exfilscore/severity"
+)
+
+// AlertType is the value of every alert's alert_type field.
+const AlertType = "data_exfiltration"
+
+// Alert is one scored aggregate: an internal source's conversation with an
+// external destination during one window. Its JSON form (one object per
+// line) is the contract of SPEC §6; field names are exactly these. An Alert
+// is a plain value, not safe for concurrent mutation.
+type Alert struct {
+	AlertType  string         `json:"alert_type"`
+	Severity   severity.Level `json:"severity"`
+	Confidence float64        `json:"confidence"`
+
+	SrcIP    netip.Addr `json:"src_ip"`
+	DestIP   netip.Addr `json:"dest_ip"`
+	DestPort uint16     `json:"dest_port"`
+	Proto    string     `json:"proto"`
+	AppProto string     `json:"app_proto"`
+
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+
+	FlowCount          uint64  `json:"flow_count"`
+	UniqueFlows        uint64  `json:"unique_flows"`
+	TotalUploadBytes   uint64  `json:"total_upload_bytes"`
+	TotalDownloadBytes uint64  `json:"total_download_bytes"`
+	UploadMB           float64 `json:"upload_mb"`
+	DownloadMB         float64 `json:"download_mb"`
+	UploadRatio        float64 `json:"upload_ratio"`
+
+	IOCsChecked   int `json:"iocs_checked"`
+	MaliciousIOCs int `json:"malicious_iocs"`
+	C2            C2  `json:"c2"`
+
+	DestCountry string `json:"dest_country,omitempty"`
+	DestASN     uint32 `json:"dest_asn,omitempty"`
+	DestOrg     string `json:"dest_org,omitempty"`
+
+	CommunityID string   `json:"community_id"`
+	Reasons     []string `json:"reasons"`
+
+	// Context.
+
+	// Rule is the ladder rule that set the severity ("ioc" for an IOC match).
+	Rule string `json:"rule"`
+	// FirstSeen and LastSeen bound the aggregate's records.
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	// UploadPackets and DownloadPackets count packets per direction.
+	UploadPackets   uint64 `json:"upload_packets"`
+	DownloadPackets uint64 `json:"download_packets"`
+	// BlastRadius is the number of distinct internal sources that uploaded
+	// to this destination in the window (this source included).
+	BlastRadius int `json:"blast_radius"`
+	// PCR is the source host's producer-consumer ratio over all its
+	// outbound conversations in the window: (up − down) / (up + down),
+	// from −1 (pure consumer) to 1 (pure producer), two decimals.
+	PCR float64 `json:"pcr"`
+}
+
+// C2 holds the IOC evidence of an alert.
+type C2 struct {
+	Matches []ioc.Match `json:"matches"`
+}
+
+// ProtoName returns the alert's name of an IP protocol number: "TCP",
+// "UDP", "ICMP", "IPv6-ICMP", else the number in decimal.
+func ProtoName(p uint8) string {
+	switch p {
+	case 6:
+		return "TCP"
+	case 17:
+		return "UDP"
+	case 1:
+		return "ICMP"
+	case 58:
+		return "IPv6-ICMP"
+	}
+	return strconv.Itoa(int(p))
+}

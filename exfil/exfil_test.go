@@ -1,0 +1,306 @@
+package exfil_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exfilscore/exfilscore/exfil"
+	"github.com/exfilscore/exfilscore/flowsrc"
+	"github.com/exfilscore/exfilscore/geo"
+	"github.com/exfilscore/exfilscore/ioc"
+	"github.com/exfilscore/exfilscore/severity"
+)
+
+var t0 = time.Date(2026, 11, 2, 2, 0, 0, 0, time.UTC)
+
+const mb = 1 << 20
+
+func rec(src string, sport uint16, dst string, dport uint16, bytes uint64, end time.Time) flowsrc.Record {
+	return flowsrc.Record{
+		Start: end.Add(-10 * time.Second), End: end,
+		Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst),
+		SrcPort: sport, DstPort: dport, Proto: 6,
+		BytesToServer: bytes, PktsToServer: bytes/1400 + 1, SamplingRate: 1,
+	}
+}
+
+type alerts struct {
+	mu sync.Mutex
+	a  []*exfil.Alert
+}
+
+func (s *alerts) Alert(a *exfil.Alert) { s.mu.Lock(); s.a = append(s.a, a); s.mu.Unlock() }
+
+func newDetector(t *testing.T, opts ...exfil.Option) (*exfil.Detector, *alerts) {
+	t.Helper()
+	s := &alerts{}
+	d, err := exfil.New(append([]exfil.Option{exfil.WithSink(s)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, s
+}
+
+// conv feeds both directions of one connection.
+func conv(d *exfil.Detector, client string, cport uint16, server string, sport uint16, up, down uint64, end time.Time) {
+	r := rec(client, cport, server, sport, up, end)
+	d.Observe(&r)
+	r = rec(server, sport, client, cport, down, end)
+	d.Observe(&r)
+}
+
+func TestOrient(t *testing.T) {
+	cases := []struct {
+		name         string
+		r            flowsrc.Record
+		client       string
+		rule         exfil.InitiatorRule
+		up, download uint64
+	}{
+		{"service port dst", rec("10.0.0.1", 50000, "198.51.100.1", 443, 100, t0), "10.0.0.1", exfil.RuleServicePort, 100, 0},
+		{"service port src: reply", rec("198.51.100.1", 443, "10.0.0.1", 50000, 100, t0), "10.0.0.1", exfil.RuleServicePort, 0, 100},
+		{"registered port 3306", rec("198.51.100.1", 3306, "10.0.0.1", 40000, 7, t0), "10.0.0.1", exfil.RuleServicePort, 0, 7},
+		{"both service: lower is server", rec("10.0.0.1", 8080, "198.51.100.1", 443, 5, t0), "10.0.0.1", exfil.RuleLowerPort, 5, 0},
+		{"neither: lower is server", rec("198.51.100.1", 40000, "10.0.0.1", 50000, 5, t0), "10.0.0.1", exfil.RuleLowerPort, 0, 5},
+		{"equal ports: dst is server", rec("198.51.100.1", 40000, "10.0.0.1", 40000, 5, t0), "198.51.100.1", exfil.RuleLowerPort, 5, 0},
+	}
+	syn := rec("198.51.100.1", 443, "10.0.0.1", 50000, 60, t0) // odd ports, but SYN alone says src opened it
+	syn.TCPFlags = 0x02
+	cases = append(cases, struct {
+		name         string
+		r            flowsrc.Record
+		client       string
+		rule         exfil.InitiatorRule
+		up, download uint64
+	}{"syn alone", syn, "198.51.100.1", exfil.RuleSYN, 60, 0})
+	src := rec("198.51.100.1", 443, "10.0.0.1", 50000, 60, t0)
+	src.Initiator = flowsrc.InitiatorDst
+	src.BytesToClient = 9
+	cases = append(cases, struct {
+		name         string
+		r            flowsrc.Record
+		client       string
+		rule         exfil.InitiatorRule
+		up, download uint64
+	}{"source knows", src, "10.0.0.1", exfil.RuleSource, 9, 60})
+	for _, c := range cases {
+		got := exfil.Orient(&c.r)
+		if got.Client.String() != c.client || got.Rule != c.rule || got.Upload != c.up || got.Download != c.download {
+			t.Errorf("%s: client %v rule %v up %d down %d; want %s %v %d %d", c.name, got.Client, got.Rule, got.Upload, got.Download, c.client, c.rule, c.up, c.download)
+		}
+	}
+	// ACK present with SYN: cumulative flags do not decide.
+	both := rec("198.51.100.1", 443, "10.0.0.1", 50000, 60, t0)
+	both.TCPFlags = 0x12
+	if got := exfil.Orient(&both); got.Rule != exfil.RuleServicePort || got.Client.String() != "10.0.0.1" {
+		t.Errorf("SYN+ACK decided by %v", got.Rule)
+	}
+	// ICMP echo reply comes from the server.
+	reply := rec("198.51.100.1", 0, "10.0.0.1", 0, 64, t0)
+	reply.Proto, reply.HasICMP, reply.ICMPType = 1, true, 0
+	if got := exfil.Orient(&reply); got.Client.String() != "10.0.0.1" || got.Rule != exfil.RuleICMP || got.Download != 64 {
+		t.Errorf("icmp echo reply: %+v", got)
+	}
+}
+
+func TestHomeNet(t *testing.T) {
+	h := exfil.DefaultHomeNet()
+	for a, want := range map[string]bool{"10.1.2.3": true, "172.31.255.255": true, "172.32.0.1": false, "192.168.0.1": true, "8.8.8.8": false, "::ffff:10.0.0.1": true, "fd00::1": false} {
+		if got := h.Internal(netip.MustParseAddr(a)); got != want {
+			t.Errorf("default Internal(%s) = %v", a, got)
+		}
+	}
+	h, err := exfil.ParseHomeNet("fd00::/8, 100.64.0.0/10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.Internal(netip.MustParseAddr("fd12::1")) || !h.Internal(netip.MustParseAddr("100.64.1.1")) || h.Internal(netip.MustParseAddr("10.0.0.1")) {
+		t.Error("custom home net must replace the default")
+	}
+	for _, bad := range []string{"", "10.0.0.0/33", "nope", " , "} {
+		if _, err := exfil.ParseHomeNet(bad); err == nil {
+			t.Errorf("ParseHomeNet(%q) accepted", bad)
+		}
+	}
+	o := exfil.NewHomeNet([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")})
+	if o.External(netip.MustParseAddr("198.51.100.9")) || !o.External(netip.MustParseAddr("203.0.113.1")) {
+		t.Error("owned external-facing range treated as external")
+	}
+}
+
+func TestCriticalUploadBothDirectionsOneAggregate(t *testing.T) {
+	d, s := newDetector(t)
+	for i := range 4 {
+		conv(d, "10.0.0.5", uint16(50000+i), "198.51.100.7", 443, 30*mb, 1*mb, t0.Add(time.Duration(i)*time.Minute))
+	}
+	d.Flush()
+	if len(s.a) != 1 {
+		t.Fatalf("%d alerts, want 1", len(s.a))
+	}
+	a := s.a[0]
+	if a.Severity != severity.Critical || a.FlowCount != 8 || a.UniqueFlows != 4 || a.TotalUploadBytes != 120*mb ||
+		a.TotalDownloadBytes != 4*mb || a.UploadMB != 120 || a.UploadRatio != 30 || a.DestPort != 443 || a.Proto != "TCP" {
+		t.Errorf("alert %+v", a)
+	}
+	if a.Confidence <= 0 || a.Confidence >= 0.99 || len(a.Reasons) == 0 {
+		t.Errorf("confidence %v reasons %v", a.Confidence, a.Reasons)
+	}
+	if !strings.HasPrefix(a.CommunityID, "1:") {
+		t.Errorf("community id %q", a.CommunityID)
+	}
+	if !a.WindowStart.Equal(t0) || !a.WindowEnd.Equal(t0.Add(15*time.Minute)) {
+		t.Errorf("window %v..%v", a.WindowStart, a.WindowEnd)
+	}
+}
+
+func TestInboundToInternalServerNeverAlerts(t *testing.T) {
+	d, s := newDetector(t)
+	// An external client uploads 500 MB to an internal HTTPS server and gets
+	// almost nothing back: upload by the external side, never an alert.
+	conv(d, "198.51.100.9", 40000, "10.0.0.10", 443, 500*mb, 10, t0)
+	// And the server's large responses to an external client: the
+	// server's bytes are download for the external client.
+	conv(d, "198.51.100.9", 40001, "10.0.0.10", 443, 10, 900*mb, t0)
+	d.Flush()
+	if len(s.a) != 0 {
+		t.Fatalf("inbound conversation alerted: %+v", s.a[0])
+	}
+	if st := d.Stats(); st.NotOutbound != 4 {
+		t.Errorf("not_outbound = %d, want 4", st.NotOutbound)
+	}
+}
+
+func TestIPv6ULAWithCustomHomeNet(t *testing.T) {
+	h, _ := exfil.ParseHomeNet("fd00::/8")
+	d, s := newDetector(t, exfil.WithHomeNet(h))
+	conv(d, "fd00::5", 50000, "2001:db8::7", 443, 12*mb, 1*mb, t0)
+	conv(d, "fd00::5", 50001, "fd00::9", 443, 500*mb, 0, t0) // internal to internal
+	conv(d, "10.0.0.5", 50002, "2001:db8::7", 443, 500*mb, 0, t0)
+	d.Flush()
+	if len(s.a) != 1 || s.a[0].SrcIP.String() != "fd00::5" || s.a[0].Severity != severity.High {
+		t.Fatalf("alerts %+v", s.a)
+	}
+}
+
+func TestIOCMatchIsCriticalAt099(t *testing.T) {
+	set, err := ioc.ParseList(strings.NewReader("203.0.113.0/24\n"), "test-feed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, s := newDetector(t, exfil.WithIOC(set), exfil.WithGeo(geo.NewTable(map[netip.Prefix]geo.Info{
+		netip.MustParsePrefix("203.0.113.0/24"): {Country: "NL", ASN: 64511, Org: "Doc Net"},
+	})))
+	conv(d, "10.0.0.66", 50000, "203.0.113.66", 8443, 1000, 5000, t0)
+	conv(d, "10.0.0.67", 50000, "198.51.100.1", 443, 1000, 5000, t0) // below low, no IOC
+	d.Flush()
+	if len(s.a) != 1 {
+		t.Fatalf("%d alerts", len(s.a))
+	}
+	a := s.a[0]
+	if a.Severity != severity.Critical || a.Confidence != 0.99 || a.MaliciousIOCs != 1 || a.IOCsChecked != 1 ||
+		len(a.C2.Matches) != 1 || a.C2.Matches[0].MatchedOn != "dest_ip" || a.C2.Matches[0].Feed != "test-feed" {
+		t.Errorf("alert %+v", a)
+	}
+	if a.DestCountry != "NL" || a.DestASN != 64511 || a.DestOrg != "Doc Net" {
+		t.Errorf("geo %q %d %q", a.DestCountry, a.DestASN, a.DestOrg)
+	}
+}
+
+func TestMinSeverityAndBlastRadius(t *testing.T) {
+	d, s := newDetector(t, exfil.WithMinSeverity(severity.Medium))
+	conv(d, "10.0.0.1", 50000, "198.51.100.1", 443, 2*mb, 10, t0)  // low: dropped
+	conv(d, "10.0.0.2", 50000, "198.51.100.1", 443, 20*mb, 10, t0) // high
+	conv(d, "10.0.0.3", 50000, "198.51.100.1", 443, 1, 10, t0)     // no alert, but uploads
+	d.Flush()
+	if len(s.a) != 1 || s.a[0].Severity != severity.High {
+		t.Fatalf("alerts %+v", s.a)
+	}
+	if s.a[0].BlastRadius != 3 {
+		t.Errorf("blast radius %d, want 3", s.a[0].BlastRadius)
+	}
+	if st := d.Stats(); st.BelowMin != 1 || st.Alerts != 1 || st.BySeverity["high"] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestAlertJSONFieldNames(t *testing.T) {
+	var buf bytes.Buffer
+	sink := exfil.NewJSONLines(&buf)
+	d, err := exfil.New(exfil.WithSink(sink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv(d, "10.0.0.5", 50000, "198.51.100.7", 22, 3*mb, 0, t0)
+	d.Flush()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("output %q", buf.String())
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"alert_type", "severity", "confidence", "src_ip", "dest_ip", "dest_port", "proto", "app_proto",
+		"window_start", "window_end", "flow_count", "unique_flows", "total_upload_bytes", "total_download_bytes",
+		"upload_mb", "download_mb", "upload_ratio", "iocs_checked", "malicious_iocs", "c2", "community_id", "reasons"} {
+		if _, ok := m[f]; !ok {
+			t.Errorf("field %q missing", f)
+		}
+	}
+	if m["window_start"] != "2026-11-02T02:00:00Z" || m["window_end"] != "2026-11-02T02:15:00Z" {
+		t.Errorf("window bounds %v %v", m["window_start"], m["window_end"])
+	}
+	if m["upload_ratio"] != 999.99 || m["severity"] != "low" || m["alert_type"] != "data_exfiltration" {
+		t.Errorf("ratio %v severity %v", m["upload_ratio"], m["severity"])
+	}
+	for _, f := range []string{"dest_country", "dest_asn", "dest_org"} {
+		if _, ok := m[f]; ok {
+			t.Errorf("field %q present without a value", f)
+		}
+	}
+	if c2 := m["c2"].(map[string]any); c2["matches"] == nil {
+		t.Error("c2.matches must be an empty list, not null")
+	}
+}
+
+func TestObserveConcurrent(t *testing.T) {
+	d, s := newDetector(t)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				conv(d, "10.0.0.5", uint16(1024+g*500+i), "198.51.100.7", 443, 100*1024, 10, t0.Add(time.Duration(i)*time.Second))
+			}
+		})
+	}
+	wg.Wait()
+	d.Flush()
+	if len(s.a) != 1 {
+		t.Fatalf("%d alerts", len(s.a))
+	}
+	if a := s.a[0]; a.FlowCount != 8000 || a.TotalUploadBytes != 4000*100*1024 {
+		t.Errorf("flows %d up %d", a.FlowCount, a.TotalUploadBytes)
+	}
+	if u := s.a[0].UniqueFlows; u < 3920 || u > 4080 {
+		t.Errorf("unique flows %d not within 2%% of 4000", u)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	if _, err := exfil.New(); err == nil {
+		t.Error("no sink accepted")
+	}
+	sink := exfil.SinkFunc(func(*exfil.Alert) {})
+	bad := severity.DefaultPolicy()
+	bad.Low = nil
+	for _, o := range []exfil.Option{exfil.WithWindow(7 * time.Minute), exfil.WithLateness(-time.Second), exfil.WithPolicy(bad), exfil.WithMinSeverity(severity.None), exfil.WithHomeNet(exfil.HomeNet{})} {
+		if _, err := exfil.New(exfil.WithSink(sink), o); err == nil {
+			t.Errorf("bad option accepted")
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package exfil
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// HomeNet says which addresses are internal. An aggregate exists only for
+// conversations that an internal host opened towards an external one.
+//
+// The zero HomeNet has no internal range; use DefaultHomeNet or
+// ParseHomeNet. A HomeNet is immutable once built and safe for concurrent
+// use.
+type HomeNet struct {
+	internal []netip.Prefix
+	owned    []netip.Prefix
+}
+
+// DefaultHomeNet is RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16.
+func DefaultHomeNet() HomeNet {
+	return HomeNet{internal: []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("172.16.0.0/12"),
+		netip.MustParsePrefix("192.168.0.0/16"),
+	}}
+}
+
+// NewHomeNet builds a home net from internal prefixes and "owned but
+// external-facing" prefixes (addresses the organisation owns that are
+// reachable from outside, such as a DMZ: they are never treated as an
+// exfiltration destination). Prefixes are masked; IPv4-mapped IPv6 prefixes
+// are unmapped.
+func NewHomeNet(internal, ownedExternal []netip.Prefix) HomeNet {
+	return HomeNet{internal: normPrefixes(internal), owned: normPrefixes(ownedExternal)}
+}
+
+func normPrefixes(ps []netip.Prefix) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(ps))
+	for _, p := range ps {
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// ParseHomeNet parses a comma-separated list of CIDRs (or bare addresses)
+// that replaces the default home net. Whitespace around entries is
+// ignored; an empty list is an error.
+func ParseHomeNet(s string) (HomeNet, error) {
+	ps, err := ParsePrefixes(s)
+	if err != nil {
+		return HomeNet{}, err
+	}
+	if len(ps) == 0 {
+		return HomeNet{}, fmt.Errorf("exfil: home net %q is empty", s)
+	}
+	return NewHomeNet(ps, nil), nil
+}
+
+// ParsePrefixes parses a comma-separated list of CIDRs or addresses.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, fmt.Errorf("exfil: bad CIDR %q: %v", f, err)
+			}
+			out = append(out, p)
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("exfil: bad address %q: %v", f, err)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// Internal reports whether a is in the home net.
+func (h *HomeNet) Internal(a netip.Addr) bool { return contains(h.internal, a.Unmap()) }
+
+// Owned reports whether a is in an owned external-facing range.
+func (h *HomeNet) Owned(a netip.Addr) bool { return contains(h.owned, a.Unmap()) }
+
+// External reports whether a can be an exfiltration destination: neither
+// internal nor owned.
+func (h *HomeNet) External(a netip.Addr) bool {
+	a = a.Unmap()
+	return !contains(h.internal, a) && !contains(h.owned, a)
+}
+
+// Prefixes returns copies of the internal and owned prefixes.
+func (h *HomeNet) Prefixes() (internal, owned []netip.Prefix) {
+	return append([]netip.Prefix(nil), h.internal...), append([]netip.Prefix(nil), h.owned...)
+}
+
+// String lists the internal prefixes, comma-separated.
+func (h HomeNet) String() string {
+	var b strings.Builder
+	for i, p := range h.internal {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+func contains(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,136 @@
+package exfil
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/exfilscore/exfilscore/geo"
+	"github.com/exfilscore/exfilscore/ioc"
+	"github.com/exfilscore/exfilscore/severity"
+	"github.com/exfilscore/exfilscore/window"
+)
+
+// Option configures a Detector.
+type Option interface{ apply(*config) error }
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	home     HomeNet
+	size     time.Duration
+	lateness time.Duration
+	policy   severity.Policy
+	minLevel severity.Level
+	iocs     ioc.Multi
+	geo      geo.Provider
+	sink     Sink
+	logger   *slog.Logger
+	cidSeed  uint16
+	shards   int
+}
+
+func defaultConfig() config {
+	return config{
+		home:     DefaultHomeNet(),
+		size:     window.DefaultSize,
+		lateness: window.DefaultLateness,
+		policy:   severity.DefaultPolicy(),
+		minLevel: severity.Low,
+		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		shards:   64,
+	}
+}
+
+// WithHomeNet replaces the default home net (RFC 1918).
+func WithHomeNet(h HomeNet) Option {
+	return optionFunc(func(c *config) error {
+		if len(h.internal) == 0 {
+			return errors.New("exfil: home net has no internal prefix")
+		}
+		c.home = h
+		return nil
+	})
+}
+
+// WithWindow sets the window length (default 15m; must divide 24h).
+func WithWindow(d time.Duration) Option {
+	return optionFunc(func(c *config) error { c.size = d; return nil })
+}
+
+// WithLateness sets the allowed lateness (default 2m).
+func WithLateness(d time.Duration) Option {
+	return optionFunc(func(c *config) error { c.lateness = d; return nil })
+}
+
+// WithPolicy sets the severity ladder; it must validate.
+func WithPolicy(p severity.Policy) Option {
+	return optionFunc(func(c *config) error {
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		c.policy = p
+		return nil
+	})
+}
+
+// WithMinSeverity drops alerts below l (default low). IOC matches are
+// critical and always pass.
+func WithMinSeverity(l severity.Level) Option {
+	return optionFunc(func(c *config) error {
+		if l < severity.Low || l > severity.Critical {
+			return fmt.Errorf("exfil: minimum severity %q must be low..critical", l)
+		}
+		c.minLevel = l
+		return nil
+	})
+}
+
+// WithIOC adds indicator matchers; every destination is checked against
+// all of them.
+func WithIOC(m ...ioc.Matcher) Option {
+	return optionFunc(func(c *config) error {
+		for _, x := range m {
+			if x == nil {
+				return errors.New("exfil: nil IOC matcher")
+			}
+			c.iocs = append(c.iocs, x)
+		}
+		return nil
+	})
+}
+
+// WithGeo sets the GeoIP/ASN provider for dest_country, dest_asn and
+// dest_org.
+func WithGeo(p geo.Provider) Option {
+	return optionFunc(func(c *config) error { c.geo = p; return nil })
+}
+
+// WithSink sets where alerts go (required).
+func WithSink(s Sink) Option {
+	return optionFunc(func(c *config) error { c.sink = s; return nil })
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l != nil {
+			c.logger = l
+		}
+		return nil
+	})
+}
+
+// WithCommunityIDSeed sets the Community ID seed (default 0).
+func WithCommunityIDSeed(seed uint16) Option {
+	return optionFunc(func(c *config) error { c.cidSeed = seed; return nil })
+}
+
+// WithShards sets the aggregator's lock shard count (default 64).
+func WithShards(n int) Option {
+	return optionFunc(func(c *config) error { c.shards = n; return nil })
+}
