@@ -1,6 +1,7 @@
 package exfil
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"sync"
@@ -27,13 +28,21 @@ func ChanSink(ch chan<- *Alert) Sink { return SinkFunc(func(a *Alert) { ch <- a 
 type JSONLines struct {
 	mu  sync.Mutex
 	w   io.Writer
-	buf []byte
+	buf bytes.Buffer
+	enc *json.Encoder
 	n   uint64
 	err error
 }
 
 // NewJSONLines returns a sink writing to w.
-func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{w: w} }
+// Strings are written as they are (no HTML escaping of <, > and &, which
+// alert reasons use).
+func NewJSONLines(w io.Writer) *JSONLines {
+	s := &JSONLines{w: w}
+	s.enc = json.NewEncoder(&s.buf)
+	s.enc.SetEscapeHTML(false)
+	return s
+}
 
 // Alert writes a as one line. After the first write error every later alert
 // is dropped; Err reports it.
@@ -43,13 +52,12 @@ func (s *JSONLines) Alert(a *Alert) {
 	if s.err != nil {
 		return
 	}
-	b, err := json.Marshal(a)
-	if err != nil {
+	s.buf.Reset()
+	if err := s.enc.Encode(a); err != nil { // Encode ends the line
 		s.err = err
 		return
 	}
-	s.buf = append(append(s.buf[:0], b...), '\n')
-	if _, err := s.w.Write(s.buf); err != nil {
+	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
 		s.err = err
 		return
 	}

@@ -1,0 +1,68 @@
+package flowsrc_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/exfilscore/exfilscore/flowsrc"
+	"github.com/exfilscore/exfilscore/flowsrc/flowtest"
+)
+
+// BenchmarkDecode measures records/s decoding a datagram of 30 records
+// (v9, IPFIX, v5) or 8 samples (sFlow); templates are sent beforehand.
+func BenchmarkDecode(b *testing.B) {
+	now := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	exporter := netip.MustParseAddr("192.0.2.1")
+	flows := make([]flowtest.Flow, 30)
+	for i := range flows {
+		flows[i] = flowtest.Flow{
+			Src: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Dst: netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}),
+			SrcPort: uint16(40000 + i), DstPort: 443, Proto: 6, Bytes: uint64(1500 * i), Packets: uint64(i + 1),
+			Start: now.Add(-time.Minute), End: now.Add(-time.Second), TCPFlags: 0x1b,
+		}
+	}
+	v9t, it := flowtest.V9Template(256, false), flowtest.IPFIXTemplate(257, false)
+	ih := flowtest.IPFIXHeader{ExportTime: now}
+	vh := flowtest.V9Header{ExportTime: now, Uptime: time.Hour}
+	var samples []flowtest.SFlowSample
+	for i := range 8 {
+		samples = append(samples, flowtest.SFlowSample{SamplingRate: 1024, Frame: flowtest.Packet(flows[i], 1400, 10)})
+	}
+	cases := []struct {
+		name    string
+		setup   []byte
+		dg      []byte
+		records int
+	}{
+		{"netflow-v9-30", flowtest.NewV9(vh).Template(v9t).Bytes(), flowtest.NewV9(vh).Data(v9t, flows...).Bytes(), 30},
+		{"ipfix-30", flowtest.NewIPFIX(ih).Template(it).Bytes(), flowtest.NewIPFIX(ih).Data(it, flows...).Bytes(), 30},
+		{"netflow-v5-30", nil, flowtest.AppendV5(nil, flowtest.V5Header{ExportTime: now, Uptime: time.Hour}, flows), 30},
+		{"sflow-8", nil, flowtest.AppendSFlow(nil, flowtest.SFlowHeader{Agent: exporter}, samples), 8},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			d := flowsrc.NewDatagramDecoder()
+			if c.setup != nil {
+				if err := d.Decode(exporter, now, c.setup, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var n int
+			var sink uint64
+			emit := func(r *flowsrc.Record) { n++; sink += r.BytesToServer }
+			b.SetBytes(int64(len(c.dg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := d.Decode(exporter, now, c.dg, emit); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if n != c.records*b.N {
+				b.Fatalf("%d records for %d datagrams", n, b.N)
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+			_ = sink
+		})
+	}
+}

@@ -1,0 +1,109 @@
+package flowsrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/exfilscore/exfilscore/flowsrc/pcap"
+)
+
+// maxDatagram is the largest UDP payload.
+const maxDatagram = 65535
+
+// ServeUDP reads export datagrams from conn until ctx is done or conn
+// fails, decoding each with dec (the exporter is the datagram's source
+// address, the arrival time the wall clock) and calling emit for every
+// record. Datagrams that do not decode are counted by dec and skipped. It
+// returns ctx.Err() when ctx ends; it does not close conn. emit is called
+// from this goroutine only.
+func ServeUDP(ctx context.Context, conn net.PacketConn, dec *DatagramDecoder, emit func(*Record)) error {
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("flowsrc: read %s: %w", conn.LocalAddr(), err)
+		}
+		var exporter netip.Addr
+		if ua, ok := from.(*net.UDPAddr); ok {
+			exporter = ua.AddrPort().Addr().Unmap()
+		}
+		// Errors are counted in dec.Stats; the records before the bad
+		// part were emitted.
+		_ = dec.Decode(exporter, time.Now(), buf[:n], emit)
+	}
+}
+
+// ReplayStats counts what ReplayPcap read.
+type ReplayStats struct {
+	// Packets is the number of IP packets read; UDP those of them that were
+	// UDP with a payload.
+	Packets, UDP uint64
+	// Decoded counts UDP payloads recognised as an export format;
+	// NotFlow those that were not (other traffic in the capture).
+	Decoded, NotFlow uint64
+	// DecodeErrors counts recognised datagrams that decoded with an error
+	// (the decoder's Stats say which part was dropped and why).
+	DecodeErrors uint64
+	// Fragments counts non-first IP fragments, which cannot be decoded.
+	Fragments uint64
+	// Capture is the pcap reader's own frame accounting.
+	Capture pcap.Stats
+}
+
+// ReplayPcap reads a pcap or pcapng stream (gzip-compressed or not) and
+// decodes the UDP payloads that SniffFormat recognises as NetFlow v5/v9,
+// IPFIX or sFlow, whatever their port, in file order. The exporter of each
+// datagram is the packet's source address and its arrival time the capture
+// timestamp, so a replay runs in event time. emit is called for every
+// record. A capture that ends mid-file returns the stats so far and the
+// error.
+func ReplayPcap(r io.Reader, dec *DatagramDecoder, emit func(*Record)) (ReplayStats, error) {
+	var st ReplayStats
+	pr, err := pcap.NewReader(r)
+	if err != nil {
+		return st, err
+	}
+	for {
+		p, err := pr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			st.Capture = pr.Stats()
+			return st, err
+		}
+		st.Packets++
+		if p.Fragment {
+			st.Fragments++
+			continue
+		}
+		if p.Proto != 17 || len(p.Payload) == 0 {
+			continue
+		}
+		st.UDP++
+		if _, ok := SniffFormat(p.Payload); !ok {
+			st.NotFlow++
+			continue
+		}
+		st.Decoded++
+		if err := dec.Decode(p.Src.Unmap(), p.Time, p.Payload, emit); err != nil {
+			st.DecodeErrors++
+		}
+	}
+	st.Capture = pr.Stats()
+	return st, nil
+}
