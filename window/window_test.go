@@ -46,7 +46,7 @@ func TestBoundaryBelongsToLaterWindow(t *testing.T) {
 	a := newAgg(t, &c)
 	k := key("10.0.0.1", "198.51.100.1", 443)
 	a.Add(obs(k, t0.Add(15*time.Minute-time.Nanosecond), 1, 0, 1)) // last ns of [02:00, 02:15)
-	a.Add(obs(k, t0.Add(15*time.Minute), 2, 0, 2))                  // exactly 02:15 → [02:15, 02:30)
+	a.Add(obs(k, t0.Add(15*time.Minute), 2, 0, 2))                 // exactly 02:15 → [02:15, 02:30)
 	a.Flush()
 	if len(c.aggs) != 2 {
 		t.Fatalf("got %d aggregates, want 2", len(c.aggs))

@@ -19,13 +19,13 @@ import (
 
 // app wires one decoder to either a Detector (alerts) or a record dump.
 type app struct {
-	o     options
-	log   *slog.Logger
-	dec   *flowsrc.DatagramDecoder
-	det   *exfil.Detector
-	sink  *exfil.JSONLines
-	dump  *flowsrc.RecordWriter
-	emit  func(*flowsrc.Record)
+	o    options
+	log  *slog.Logger
+	dec  *flowsrc.DatagramDecoder
+	det  *exfil.Detector
+	sink *exfil.JSONLines
+	dump *flowsrc.RecordWriter
+	emit func(*flowsrc.Record)
 }
 
 func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option) (*app, error) {
