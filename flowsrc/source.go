@@ -15,24 +15,29 @@ import (
 // maxDatagram is the largest UDP payload.
 const maxDatagram = 65535
 
+// DrainTime is how long ServeUDP keeps reading buffered datagrams after its
+// context ends.
+const DrainTime = 100 * time.Millisecond
+
 // ServeUDP reads export datagrams from conn until ctx is done or conn
 // fails, decoding each with dec (the exporter is the datagram's source
 // address, the arrival time the wall clock) and calling emit for every
-// record. Datagrams that do not decode are counted by dec and skipped. It
-// returns ctx.Err() when ctx ends; it does not close conn. emit is called
-// from this goroutine only.
+// record. Datagrams that do not decode are counted by dec and skipped.
+// When ctx ends it keeps reading for DrainTime so that datagrams already in
+// the socket buffer are not lost, then returns ctx.Err(); it does not close
+// conn. emit is called from this goroutine only.
 func ServeUDP(ctx context.Context, conn net.PacketConn, dec *DatagramDecoder, emit func(*Record)) error {
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now().Add(DrainTime)) })
 	defer stop()
 	buf := make([]byte, maxDatagram)
 	for {
 		n, from, err := conn.ReadFrom(buf)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 				continue
 			}
 			return fmt.Errorf("flowsrc: read %s: %w", conn.LocalAddr(), err)
