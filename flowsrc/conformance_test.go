@@ -1,7 +1,6 @@
 package flowsrc_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/exfilscore/exfilscore/flowsrc"
 	"github.com/exfilscore/exfilscore/flowsrc/pcap"
+	"github.com/exfilscore/exfilscore/internal/thirdparty"
 )
 
 // The conformance test decodes third-party NetFlow/IPFIX/sFlow captures
@@ -112,14 +112,8 @@ var conformanceAllowed = map[string]map[string]string{
 	},
 }
 
-const testdataSkip = "EXFILSCORE_TESTDATA not set: skipping conformance against third-party captures"
-
 func TestConformance(t *testing.T) {
-	root := os.Getenv("EXFILSCORE_TESTDATA")
-	if root == "" {
-		t.Skip(testdataSkip)
-	}
-	dir := filepath.Join(root, "netflow")
+	dir := thirdparty.Dir(t, "netflow")
 	var caps []string
 	for _, pat := range []string{"derived/*.pcap", "pcaps/akvorado/*.pcap", "pcaps/tcpdump/*.pcap"} {
 		m, err := filepath.Glob(filepath.Join(dir, pat))
@@ -177,33 +171,8 @@ type gtJSON struct {
 
 func readTSV(t *testing.T, path string) []map[string]string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	var head []string
-	var rows []map[string]string
-	for sc.Scan() {
-		cells := strings.Split(sc.Text(), "\t")
-		if head == nil {
-			head = cells
-			continue
-		}
-		m := make(map[string]string, len(head))
-		for i, h := range head {
-			if i < len(cells) {
-				m[h] = cells[i]
-			}
-		}
-		rows = append(rows, m)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
+	d := thirdparty.ReadTSV(t, path)
+	return d.Maps()
 }
 
 func loadGroundTruth(t *testing.T, dir, name string) []gtRow {

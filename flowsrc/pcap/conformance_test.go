@@ -1,7 +1,6 @@
 package pcap
 
 import (
-	"bufio"
 	"bytes"
 	"io/fs"
 	"net/netip"
@@ -12,17 +11,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exfilscore/exfilscore/internal/thirdparty"
 )
 
 // testdata returns the third-party test data directory, or skips.
-func testdata(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("EXFILSCORE_TESTDATA")
-	if dir == "" {
-		t.Skip("EXFILSCORE_TESTDATA not set: skipping conformance against third-party captures")
-	}
-	return dir
-}
+func testdata(t *testing.T) string { return thirdparty.Dir(t) }
 
 // readFile reads every packet of a capture file, keyed by frame number.
 func readFile(t *testing.T, path string) (map[uint64]Packet, Stats) {
@@ -43,45 +37,13 @@ func readFile(t *testing.T, path string) (map[uint64]Packet, Stats) {
 }
 
 // tsv is a tshark field dump: a header line, then one row per frame.
-type tsv struct {
-	col  map[string]int
-	rows [][]string
-}
+type tsv struct{ thirdparty.TSV }
 
-func readTSV(t *testing.T, path string) tsv {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<24)
-	var out tsv
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		if out.col == nil {
-			out.col = make(map[string]int)
-			for i, name := range fields {
-				out.col[name] = i
-			}
-			continue
-		}
-		out.rows = append(out.rows, fields)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+func readTSV(t *testing.T, path string) tsv { return tsv{thirdparty.ReadTSV(t, path)} }
 
 // get returns the first value of a column ("" if absent or empty).
 func (d tsv) get(row []string, name string) string {
-	i, ok := d.col[name]
-	if !ok || i >= len(row) {
-		return ""
-	}
-	v, _, _ := strings.Cut(row[i], ",")
+	v, _, _ := strings.Cut(d.Cell(row, name), ",")
 	return v
 }
 
@@ -143,7 +105,7 @@ func TestConformanceNetflow(t *testing.T) {
 			}
 			withTruth++
 			d := readTSV(t, truth)
-			for _, row := range d.rows {
+			for _, row := range d.Rows {
 				frame := atoi(t, d.get(row, "frame.number"))
 				p, ok := pkts[frame]
 				if !ok {
@@ -219,10 +181,10 @@ func TestConformanceCommunityID(t *testing.T) {
 			}
 			pkts, st := readFile(t, filepath.Join(dir, capture))
 			d := readTSV(t, truth)
-			if st.Frames != uint64(len(d.rows)) {
-				t.Errorf("read %d frames, tshark %d", st.Frames, len(d.rows))
+			if st.Frames != uint64(len(d.Rows)) {
+				t.Errorf("read %d frames, tshark %d", st.Frames, len(d.Rows))
 			}
-			for _, row := range d.rows {
+			for _, row := range d.Rows {
 				frame := atoi(t, d.get(row, "frame.number"))
 				p, ok := pkts[frame]
 				src := d.either(row, "ip.src", "ipv6.src")

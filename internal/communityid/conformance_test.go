@@ -13,17 +13,11 @@ import (
 	"testing"
 
 	"github.com/exfilscore/exfilscore/internal/communityid"
+	"github.com/exfilscore/exfilscore/internal/thirdparty"
 )
 
 // testdataDir returns $EXFILSCORE_TESTDATA/communityid or skips t.
-func testdataDir(t *testing.T) string {
-	t.Helper()
-	root := os.Getenv("EXFILSCORE_TESTDATA")
-	if root == "" {
-		t.Skip("EXFILSCORE_TESTDATA not set: skipping conformance against third-party captures")
-	}
-	return filepath.Join(root, "communityid")
-}
+func testdataDir(t *testing.T) string { return thirdparty.Dir(t, "communityid") }
 
 // groundtruthName parses "<pcap>.seed<N>[-nob64].tsv".
 var groundtruthName = regexp.MustCompile(`\.seed(\d+)(-nob64)?\.tsv$`)
