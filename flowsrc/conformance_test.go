@@ -74,7 +74,7 @@ var conformanceAllowed = map[string]map[string]string{
 		"start":         "deliberately invalid: some records have FIRST_SWITCHED after LAST_SWITCHED; the decoder clamps Start to End",
 	},
 	"lsc_nf5_softflowd": {
-		"start": "FIRST_SWITCHED 4294967.295 s with sysUpTime 3.381 s: the 32-bit uptime wrapped (the flow started 3.382 s before export); tshark does not handle the wrap and puts it 49.7 days earlier",
+		"start": "FIRST_SWITCHED 4294967.295 s with sysUpTime 3.381 s: the 32-bit uptime wrapped (the flow started 3.382 s before export); tshark does not handle the wrap and puts it 49.7 days after the export",
 	},
 	"lsc_nf9_cisco_wlc": {
 		"decode-errors": "Cisco WLC application-visibility records carry the station address (IE 366) and an application ID but no peer address: not a flow, counted as ErrUnsupported",
