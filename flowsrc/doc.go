@@ -24,6 +24,15 @@
 // serve every port: a NetFlow v5 datagram sent to the sFlow port is decoded
 // as NetFlow v5.
 //
+// # Sources
+//
+// [ServeUDP] runs a decoder on a UDP socket (the exporter is each
+// datagram's source address); [ReplayPcap] runs it over a pcap or pcapng
+// capture in event time (the arrival time is the capture timestamp), using
+// the reader of package flowsrc/pcap. [Record.AppendJSON] and
+// [RecordWriter] write records as JSON lines with their Community ID (the
+// collector's -dump-flows).
+//
 // # State and concurrency
 //
 // NetFlow v9 and IPFIX need state: templates, and the sampling rates and
