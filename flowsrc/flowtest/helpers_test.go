@@ -2,7 +2,6 @@ package flowtest_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"net/netip"
 	"testing"
 	"time"
@@ -105,8 +104,6 @@ func addrOf(t *testing.T, b []byte) netip.Addr {
 	}
 	return a
 }
-
-func be16(b []byte) uint16 { return binary.BigEndian.Uint16(b) }
 
 // ref holds the reference times a decoder needs for relative time fields.
 type ref struct {
