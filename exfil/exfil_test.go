@@ -304,3 +304,29 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestObserveNoAllocSteadyState(t *testing.T) {
+	d, _ := newDetector(t)
+	r := rec("10.0.0.5", 50000, "198.51.100.7", 443, 1000, t0.Add(time.Minute))
+	d.Observe(&r)
+	if n := testing.AllocsPerRun(1000, func() { d.Observe(&r) }); n != 0 {
+		t.Errorf("Observe allocates %v times per record for a known key", n)
+	}
+}
+
+func BenchmarkObserve(b *testing.B) {
+	d, err := exfil.New(exfil.WithSink(exfil.SinkFunc(func(*exfil.Alert) {})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := make([]flowsrc.Record, 4096)
+	for i := range recs {
+		recs[i] = rec("10.0.0.5", uint16(1024+i), "198.51.100.7", 443, 1000, t0.Add(time.Minute))
+		recs[i].Src = netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+	}
+	i := 0
+	for b.Loop() {
+		d.Observe(&recs[i&4095])
+		i++
+	}
+}

@@ -55,6 +55,13 @@ func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option
 		}
 		opts = append(opts, exfil.WithHomeNet(h))
 	}
+	if o.policy != "" {
+		p, err := loadPolicy(o.policy)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, exfil.WithPolicy(p))
+	}
 	for _, path := range o.iocs {
 		set, err := ioc.LoadListFile(path)
 		if err != nil {
@@ -166,3 +173,17 @@ func (a *app) runLive(ctx context.Context) error {
 
 // datagrams is the number of datagrams the decoder has seen.
 func datagrams(s flowsrc.DecoderStats) uint64 { return s.NetFlowV5 + s.NetFlowV9 + s.IPFIX + s.SFlow }
+
+// loadPolicy reads and validates a severity ladder file.
+func loadPolicy(path string) (severity.Policy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return severity.Policy{}, err
+	}
+	defer f.Close()
+	p, err := severity.LoadPolicy(f)
+	if err != nil {
+		return severity.Policy{}, fmt.Errorf("policy %s: %w", path, err)
+	}
+	return p, nil
+}

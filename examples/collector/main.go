@@ -5,7 +5,7 @@
 //
 //	collector [-listen :2055] [-sflow :6343] [-replay FILE] [-dump-flows] [-demo]
 //	          [-homenet CIDR,...] [-window 15m] [-lateness 2m] [-ioc FILE]...
-//	          [-min-severity low] [-community-id-seed 0] [-v]
+//	          [-policy FILE] [-min-severity low] [-community-id-seed 0] [-v]
 package main
 
 import (
@@ -24,11 +24,11 @@ import (
 )
 
 type options struct {
-	listen, sflow, replay, homenet, minSeverity string
-	window, lateness                            time.Duration
-	iocs                                        listFlag
-	dumpFlows, demo, verbose                    bool
-	cidSeed                                     uint
+	listen, sflow, replay, homenet, minSeverity, policy string
+	window, lateness                                    time.Duration
+	iocs                                                listFlag
+	dumpFlows, demo, verbose                            bool
+	cidSeed                                             uint
 }
 
 type listFlag []string
@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.window, "window", 15*time.Minute, "window length")
 	fs.DurationVar(&o.lateness, "lateness", 2*time.Minute, "allowed lateness before a window closes")
 	fs.Var(&o.iocs, "ioc", "IOC list `file` (one IP, CIDR or domain per line); repeatable")
+	fs.StringVar(&o.policy, "policy", "", "severity ladder JSON `file` (replaces the SPEC defaults; validated)")
 	fs.StringVar(&o.minSeverity, "min-severity", "low", "lowest severity to report: low, medium, high, critical")
 	fs.UintVar(&o.cidSeed, "community-id-seed", 0, "Community ID seed")
 	fs.BoolVar(&o.verbose, "v", false, "debug logging on stderr")

@@ -298,7 +298,7 @@ func TestLiveFlushOnShutdown(t *testing.T) {
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-homenet", "10.0.0.0/33"}, {"-min-severity", "urgent"}, {"-window", "7m"},
-		{"-ioc", "/nonexistent/feed.txt"}, {"-community-id-seed", "70000"}, {"stray"},
+		{"-ioc", "/nonexistent/feed.txt"}, {"-policy", "/nonexistent/policy.json"}, {"-community-id-seed", "70000"}, {"stray"},
 	} {
 		var out, errb syncBuffer
 		if code := run(context.Background(), args, &out, &errb); code != 2 {
