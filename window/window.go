@@ -201,7 +201,7 @@ type wkey struct {
 type shard struct {
 	mu sync.Mutex
 	m  map[wkey]*Aggregate
-	_  [40]byte // keep neighbouring shard locks off one cache line
+	_  [48]byte // pad to 64 bytes: neighbouring shard locks on separate cache lines
 }
 
 // Aggregator is the windowed aggregator. Create it with New; it must not be

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var t0 = time.Date(2026, 11, 2, 2, 0, 0, 0, time.UTC)
@@ -299,5 +300,11 @@ func BenchmarkAddKnownKeys(b *testing.B) {
 	for b.Loop() {
 		a.Add(os[i&1023])
 		i++
+	}
+}
+
+func TestShardIsOneCacheLine(t *testing.T) {
+	if s := unsafe.Sizeof(shard{}); s != 64 {
+		t.Errorf("shard is %d bytes, want 64", s)
 	}
 }
