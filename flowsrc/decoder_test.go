@@ -460,24 +460,22 @@ func TestCiscoNSELBidirectional(t *testing.T) {
 
 func TestEnterpriseFieldsIgnored(t *testing.T) {
 	// Enterprise fields that reuse standard type numbers (1 octets, 2
-	// packets, 8/12 addresses, 7 port) and RFC 5103 reverse fields (PEN
-	// 29305) must never be read as the standard IEs.
+	// packets, 8/12 addresses, 7 port) must never be read as the standard
+	// IEs (RFC 5103 reverse fields: TestReverseFields).
 	f := tcpFlow()
 	f.Extra = map[flowtest.FieldKey][]byte{
-		{Type: 1, PEN: 9}:     flowtest.BigEndian(1, 8),
-		{Type: 2, PEN: 9}:     flowtest.BigEndian(2, 8),
-		{Type: 8, PEN: 9}:     {9, 9, 9, 9},
-		{Type: 12, PEN: 9}:    {8, 8, 8, 8},
-		{Type: 7, PEN: 9}:     flowtest.BigEndian(9, 2),
-		{Type: 1, PEN: 29305}: flowtest.BigEndian(5555, 8),
-		{Type: 2, PEN: 29305}: flowtest.BigEndian(55, 8),
-		{Type: 6, PEN: 29305}: flowtest.BigEndian(0x12, 2),
+		{Type: 1, PEN: 9}:  flowtest.BigEndian(1, 8),
+		{Type: 2, PEN: 9}:  flowtest.BigEndian(2, 8),
+		{Type: 8, PEN: 9}:  {9, 9, 9, 9},
+		{Type: 12, PEN: 9}: {8, 8, 8, 8},
+		{Type: 7, PEN: 9}:  flowtest.BigEndian(9, 2),
+		{Type: 6, PEN: 9}:  flowtest.BigEndian(0x12, 2),
 	}
 	std := flowtest.IPFIXTemplate(256, false)
 	fields := []flowtest.Field{{Type: 1, Length: 8, PEN: 9}, {Type: 8, Length: 4, PEN: 9}, {Type: 12, Length: 4, PEN: 9}}
 	fields = append(fields, std.Fields...)
 	fields = append(fields, flowtest.Field{Type: 2, Length: 8, PEN: 9}, flowtest.Field{Type: 7, Length: 2, PEN: 9},
-		flowtest.Field{Type: 1, Length: 8, PEN: 29305}, flowtest.Field{Type: 2, Length: 8, PEN: 29305}, flowtest.Field{Type: 6, Length: 2, PEN: 29305})
+		flowtest.Field{Type: 6, Length: 2, PEN: 9})
 	tpl := flowtest.Template{ID: 256, Fields: fields}
 	got := decodeOK(t, flowsrc.NewDatagramDecoder(), exporterA, flowtest.NewIPFIX(flowtest.IPFIXHeader{ExportTime: export}).Template(tpl).Data(tpl, f).Bytes())
 	diffRecords(t, got, []flowsrc.Record{want(f, exporterA, 0)})
@@ -488,6 +486,104 @@ func TestEnterpriseFieldsIgnored(t *testing.T) {
 	recs, errs := decode(t, d, exporterA, flowtest.NewIPFIX(flowtest.IPFIXHeader{ExportTime: export}).Template(only).Data(only, f).Bytes())
 	if len(recs) != 0 || !errors.Is(errs[0], flowsrc.ErrUnsupported) || d.Stats().Drops.Unsupported != 1 {
 		t.Errorf("enterprise-only record: %d records, error %v, stats %+v", len(recs), errs[0], d.Stats())
+	}
+}
+
+// TestReverseFields: an IPFIX biflow (RFC 5103, as softflowd -b, YAF and
+// ipfixprobe export it) carries the Dst→Src counters in the reverse IEs
+// (PEN 29305); they become BytesToClient/PktsToClient, scaled by the
+// sampling rate like the forward ones. Reverse fields other than the
+// counters (flags, TOS) change nothing, and the initiator stays unknown
+// (the forward side of a biflow is not necessarily the initiator).
+func TestReverseFields(t *testing.T) {
+	rev := func(typ, length uint16) flowtest.Field { return flowtest.Field{Type: typ, Length: length, PEN: 29305} }
+	base := flowtest.IPFIXTemplate(0, false).Fields
+	tests := []struct {
+		name        string
+		fields      []flowtest.Field
+		extra       map[flowtest.FieldKey][]byte
+		rate        uint32
+		bytes, pkts uint64 // want BytesToClient, PktsToClient
+		fwdB, fwdP  uint64 // want BytesToServer, PktsToServer
+	}{
+		{"delta counters (softflowd -b)", []flowtest.Field{rev(1, 4), rev(2, 4), rev(5, 1), rev(6, 1)},
+			map[flowtest.FieldKey][]byte{{Type: 1, PEN: 29305}: flowtest.BigEndian(1078616, 4), {Type: 2, PEN: 29305}: flowtest.BigEndian(751, 4), {Type: 6, PEN: 29305}: {0x12}},
+			1, 1078616, 751, 123456, 321},
+		{"total counters (YAF)", []flowtest.Field{rev(85, 8), rev(86, 8)},
+			map[flowtest.FieldKey][]byte{{Type: 85, PEN: 29305}: flowtest.BigEndian(200, 8), {Type: 86, PEN: 29305}: flowtest.BigEndian(2, 8)},
+			1, 200, 2, 123456, 321},
+		{"delta preferred over total", []flowtest.Field{rev(85, 8), rev(1, 8), rev(2, 8), rev(86, 8)},
+			map[flowtest.FieldKey][]byte{{Type: 85, PEN: 29305}: flowtest.BigEndian(999, 8), {Type: 1, PEN: 29305}: flowtest.BigEndian(300, 8),
+				{Type: 2, PEN: 29305}: flowtest.BigEndian(3, 8), {Type: 86, PEN: 29305}: flowtest.BigEndian(99, 8)},
+			1, 300, 3, 123456, 321},
+		{"sampled 1 in 100", []flowtest.Field{{Type: 34, Length: 4}, rev(1, 4), rev(2, 4)},
+			map[flowtest.FieldKey][]byte{{Type: 1, PEN: 29305}: flowtest.BigEndian(1500, 4), {Type: 2, PEN: 29305}: flowtest.BigEndian(1, 4)},
+			100, 150000, 100, 12345600, 32100},
+		{"reduced-size reverse counter", []flowtest.Field{rev(1, 2)},
+			map[flowtest.FieldKey][]byte{{Type: 1, PEN: 29305}: flowtest.BigEndian(4242, 2)},
+			1, 4242, 0, 123456, 321},
+		{"other PEN with the counter numbers: ignored", []flowtest.Field{{Type: 1, Length: 4, PEN: 29306}, {Type: 2, Length: 4, PEN: 29306}},
+			map[flowtest.FieldKey][]byte{{Type: 1, PEN: 29306}: flowtest.BigEndian(7, 4), {Type: 2, PEN: 29306}: flowtest.BigEndian(7, 4)},
+			1, 0, 0, 123456, 321},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := tcpFlow()
+			f.Extra = tt.extra
+			f.SamplingInterval = tt.rate
+			tpl := flowtest.Template{ID: uint16(256 + i), Fields: append(append([]flowtest.Field(nil), base...), tt.fields...)}
+			got := decodeOK(t, flowsrc.NewDatagramDecoder(), exporterA, flowtest.NewIPFIX(flowtest.IPFIXHeader{ExportTime: export}).Template(tpl).Data(tpl, f).Bytes())
+			w := want(f, exporterA, 0)
+			w.BytesToServer, w.PktsToServer = tt.fwdB, tt.fwdP
+			w.BytesToClient, w.PktsToClient = tt.bytes, tt.pkts
+			w.SamplingRate = tt.rate
+			diffRecords(t, got, []flowsrc.Record{w})
+		})
+	}
+}
+
+// TestIPFIXUptimeAroundInit: IPFIX flowStart/EndSysUpTime (IE 22/21) are
+// 32-bit milliseconds since systemInitTimeMilliseconds. softflowd reading
+// a capture announces its own start as the init time and sends the
+// capture's earlier packet times as negative uptimes modulo 2^32; they
+// were put 49.7 days in the future. Like NetFlow v5/v9, a time is never
+// put more than one hour after the export, else up to 49.7 days before.
+func TestIPFIXUptimeAroundInit(t *testing.T) {
+	tpl := flowtest.Template{ID: 256, Fields: []flowtest.Field{{Type: 8, Length: 4}, {Type: 12, Length: 4}, {Type: 4, Length: 1},
+		{Type: 22, Length: 4}, {Type: 21, Length: 4}, {Type: 160, Length: 8}}}
+	const wrap = (1 << 32) * time.Millisecond
+	tests := []struct {
+		name       string
+		init       time.Time // systemInitTimeMilliseconds
+		start, end time.Time // encoded relative to init, modulo 2^32 ms
+		want       [2]time.Time
+	}{
+		{"flow after init", export.Add(-time.Hour), export.Add(-40 * time.Second), export.Add(-2 * time.Second),
+			[2]time.Time{export.Add(-40 * time.Second), export.Add(-2 * time.Second)}},
+		{"flow before init (softflowd -r)", export.Add(-5 * time.Second), export.Add(-150 * time.Second), export.Add(-140 * time.Second),
+			[2]time.Time{export.Add(-150 * time.Second), export.Add(-140 * time.Second)}},
+		{"uptime wrapped since init (70 days up)", export.Add(-70 * 24 * time.Hour), export.Add(-40 * time.Second), export.Add(-2 * time.Second),
+			[2]time.Time{export.Add(-40 * time.Second), export.Add(-2 * time.Second)}},
+		{"up to one hour after export (clock race)", export.Add(-time.Hour), export.Add(-time.Second), export.Add(59 * time.Minute),
+			[2]time.Time{export.Add(-time.Second), export.Add(59 * time.Minute)}},
+		{"more than one hour after export: before a wrap", export.Add(-time.Hour), export.Add(90 * time.Minute), export.Add(2 * time.Hour),
+			[2]time.Time{export.Add(90*time.Minute - wrap), export.Add(2*time.Hour - wrap)}},
+		{"init far in the future", export.Add(1000 * time.Hour), export.Add(-40 * time.Second), export.Add(-2 * time.Second),
+			[2]time.Time{export.Add(-40 * time.Second), export.Add(-2 * time.Second)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := tcpFlow()
+			f.Start, f.End = tt.start, tt.end
+			got := decodeOK(t, flowsrc.NewDatagramDecoder(), exporterA,
+				flowtest.NewIPFIX(flowtest.IPFIXHeader{ExportTime: export, SystemInit: tt.init}).Template(tpl).Data(tpl, f).Bytes())
+			if len(got) != 1 {
+				t.Fatalf("%d records", len(got))
+			}
+			if w := tt.want; !got[0].Start.Equal(w[0]) || !got[0].End.Equal(w[1]) {
+				t.Errorf("start, end = %v, %v; want %v, %v", got[0].Start, got[0].End, w[0], w[1])
+			}
+		})
 	}
 }
 

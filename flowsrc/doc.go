@@ -74,9 +74,12 @@
 // 298/299 when present), Initiator = InitiatorSrc, since NSEL's source is
 // the initiator. IPFIX biflowDirection (IE 239) 1/2 sets InitiatorSrc/Dst.
 // Enterprise-specific fields (IPFIX fields with an enterprise number) are
-// never read as standard IEs; the RFC 5103 reverse fields (PEN 29305) are
-// ignored for now. Integer fields may use reduced-size encoding (1 to 8
-// bytes). Options data records are never emitted.
+// never read as standard IEs, except the RFC 5103 reverse fields (PEN
+// 29305) of an IPFIX biflow (softflowd -b, YAF, ipfixprobe): reverse IE 1/2
+// (else 85/86) are the Dst→Src counters, BytesToClient and PktsToClient;
+// the initiator stays unknown unless biflowDirection says it. Integer
+// fields may use reduced-size encoding (1 to 8 bytes). Options data records
+// are never emitted.
 //
 // # Timestamps
 //
@@ -98,9 +101,12 @@
 // (exporter races), anything further as before a wrap, so a flow is never
 // placed more than one hour after its export. In IPFIX, IE 21/22 count from
 // systemInitTimeMilliseconds (IE 160), taken from the record itself or from
-// an earlier options data record of the same exporter and domain (wraps of
-// the 32-bit value are corrected against the export time); without it they
-// are unusable. A missing end is the start and a missing start the end;
+// an earlier options data record of the same exporter and domain; the
+// 32-bit value is read modulo 2^32 by the same rule (never more than one
+// hour after the export, else up to 49.7 days before it), which handles an
+// uptime that wrapped since init and the negative uptimes of flows older
+// than the announced init (softflowd reading a capture); without IE 160
+// they are unusable. A missing end is the start and a missing start the end;
 // with neither, both are the header's export time, and as a last resort
 // the arrival time given to Decode. Start is never after End: a record
 // that says otherwise gets Start = End.

@@ -68,6 +68,11 @@ const (
 	ieDataLinkFrameSection     = 315
 )
 
+// penReverse is the Private Enterprise Number of the RFC 5103 reverse
+// Information Elements: an IPFIX field with this PEN and type N carries IE
+// N for the reverse direction of a biflow (Dst→Src).
+const penReverse = 29305
+
 // Bits of flowFields.has, one per value the mapping reads.
 const (
 	hSrc4 uint64 = 1 << iota
@@ -121,6 +126,10 @@ const (
 	hBiflowDir
 	hFrameSize
 	hIPTotalLen
+	hRevOctDelta
+	hRevPktDelta
+	hRevOctTotal
+	hRevPktTotal
 )
 
 // flowFields collects the values of one NetFlow v9/IPFIX record that the
@@ -142,6 +151,9 @@ type flowFields struct {
 	octOut, pktOut     uint64
 	initOct, respOct   uint64
 	initPkt, respPkt   uint64
+	// RFC 5103 reverse counters (PEN 29305): Dst→Src traffic of a biflow.
+	revOctDelta, revPktDelta uint64
+	revOctTotal, revPktTotal uint64
 
 	startUp, endUp       uint32 // sysUpTime ms (IE 22/21)
 	startSec, endSec     uint64
@@ -322,6 +334,25 @@ func (f *flowFields) set(typ uint16, b []byte, version uint16) {
 	}
 }
 
+// setReverse stores one RFC 5103 reverse field (PEN 29305) of type typ:
+// only the reverse byte and packet counters are read.
+func (f *flowFields) setReverse(typ uint16, b []byte) {
+	v, ok := readUint(b)
+	if !ok {
+		return
+	}
+	switch typ {
+	case ieOctetDeltaCount:
+		f.revOctDelta, f.has = v, f.has|hRevOctDelta
+	case iePacketDeltaCount:
+		f.revPktDelta, f.has = v, f.has|hRevPktDelta
+	case ieOctetTotalCount:
+		f.revOctTotal, f.has = v, f.has|hRevOctTotal
+	case iePacketTotalCount:
+		f.revPktTotal, f.has = v, f.has|hRevPktTotal
+	}
+}
+
 func nonZero(v, bit uint64) uint64 {
 	if v == 0 {
 		return 0
@@ -413,6 +444,31 @@ func upTimeToUnixNano(headerNs int64, uptime, t uint32) int64 {
 		return headerNs + int64(ahead)*int64(time.Millisecond)
 	}
 	return headerNs - int64(uptime-t)*int64(time.Millisecond)
+}
+
+// maxSysInitMs bounds the IPFIX systemInitTimeMilliseconds values that
+// upTimeNear corrects (year ~146 million): beyond it the arithmetic could
+// overflow, and the value is garbage anyway.
+const maxSysInitMs = 1 << 62
+
+// upTimeNear returns ms + k·2^32 for the integer k (possibly negative) that
+// puts it latest at or before limit, all in Unix milliseconds. IPFIX
+// flowStart/EndSysUpTime are 32-bit milliseconds since
+// systemInitTimeMilliseconds: a counter that wrapped since system init
+// (uptime over 49.7 days) lands too early, and a flow from before the
+// announced init (softflowd reading a capture announces its own start as
+// init, and sends the earlier packet times as negative uptimes modulo 2^32)
+// lands 49.7 days too late. With limit = export time + [upTimeSkew], this
+// is the rule of NetFlow v5/v9 ([upTimeToUnixNano]): a record is never put
+// more than one hour after its export, and otherwise up to 49.7 days
+// before it. Callers keep |ms|, |limit| below 2^62 + 2^32.
+func upTimeNear(ms, limit int64) int64 {
+	const wrap = 1 << 32
+	d := limit - ms
+	if d >= 0 {
+		return ms + d/wrap*wrap
+	}
+	return ms - (-d+wrap-1)/wrap*wrap
 }
 
 // addrs picks the address family of a record: IPv4 when it has IPv4

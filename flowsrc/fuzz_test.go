@@ -28,7 +28,18 @@ func fuzzSeeds() [][]byte {
 	f6.Extra = map[flowtest.FieldKey][]byte{{Type: 82}: []byte("xe-0/0/1")}
 	psampRec := flowtest.Flow{Extra: map[flowtest.FieldKey][]byte{{Type: 315}: flowtest.Packet(f, 0, 7)}}
 	ih := flowtest.IPFIXHeader{ExportTime: export, DomainID: 1, SystemInit: export.Add(-time.Hour)}
+	// An RFC 5103 biflow with sysUpTime times from before the announced
+	// init, as softflowd -b exports a capture.
+	bi := flowtest.Template{ID: 304, Fields: []flowtest.Field{{Type: 8, Length: 4}, {Type: 12, Length: 4}, {Type: 22, Length: 4}, {Type: 21, Length: 4},
+		{Type: 1, Length: 4}, {Type: 2, Length: 4}, {Type: 4, Length: 1}, {Type: 1, Length: 4, PEN: 29305}, {Type: 2, Length: 4, PEN: 29305},
+		{Type: 85, Length: 8, PEN: 29305}, {Type: 6, Length: 1, PEN: 29305}}}
+	biOpts := flowtest.OptionsTemplate{ID: 305, Scopes: []flowtest.Field{{Type: 143, Length: 4}}, Options: []flowtest.Field{{Type: 160, Length: 8}}}
+	biRec := f
+	biRec.Extra = map[flowtest.FieldKey][]byte{{Type: 1, PEN: 29305}: flowtest.BigEndian(6207, 4), {Type: 2, PEN: 29305}: flowtest.BigEndian(9, 4)}
 	return [][]byte{
+		flowtest.NewIPFIX(flowtest.IPFIXHeader{ExportTime: export, SystemInit: export.Add(time.Minute)}).Template(bi).OptionsTemplate(biOpts).
+			OptionsData(biOpts, map[flowtest.FieldKey][]byte{{Type: 160}: flowtest.BigEndian(uint64(export.Add(time.Minute).UnixMilli()), 8)}).
+			Data(bi, biRec).Bytes(),
 		flowtest.AppendV5(nil, v5Header(), []flowtest.Flow{f, icmp}),
 		flowtest.NewV9(v9Header(1)).Template(v9t, v9t6).OptionsTemplate(ot).
 			OptionsData(ot, map[flowtest.FieldKey][]byte{{Type: 48}: {1}, {Type: 50}: flowtest.BigEndian(100, 4)}).

@@ -462,14 +462,16 @@ func (c *decodeCtx) flowRecord(st *exporterState, h *nfHeader, setID uint16, pos
 	*f = flowFields{}
 	for i := range vals {
 		v := &vals[i]
-		if v.PenProvided {
-			// Enterprise-specific: never a standard IE. RFC 5103 reverse
-			// IEs (PEN 29305) are ignored for now.
-			continue
-		}
-		if b, ok := v.Value.([]byte); ok {
+		b, ok := v.Value.([]byte)
+		switch {
+		case !ok:
+		case !v.PenProvided:
 			f.set(v.Type, b, h.version)
+		case v.Pen == penReverse && h.version == 10:
+			// RFC 5103 reverse IEs: the biflow's Dst→Src counters.
+			f.setReverse(v.Type, b)
 		}
+		// Other enterprise-specific fields are never standard IEs.
 	}
 	r := &c.rec
 	src, dst := f.addrs()
@@ -582,8 +584,9 @@ func (f *flowFields) ports(r *Record) {
 }
 
 // counters fills the byte and packet counters, multiplied by rate.
-// Forward: IE 1/2 (delta), else 85/86 (total), else (v9) 23/24. Cisco NSEL
-// IE 231/232 (initiator/responder octets) make a bidirectional record whose
+// Forward: IE 1/2 (delta), else 85/86 (total), else (v9) 23/24; reverse
+// (IPFIX biflows, RFC 5103): the same IEs with PEN 29305. Cisco NSEL IE
+// 231/232 (initiator/responder octets) make a bidirectional record whose
 // Src is the initiator.
 func (f *flowFields) counters(r *Record, rate uint32) {
 	var octs, pkts uint64
@@ -617,6 +620,19 @@ func (f *flowFields) counters(r *Record, rate uint32) {
 	}
 	r.BytesToServer = mulSat(octs, rate)
 	r.PktsToServer = mulSat(pkts, rate)
+	// RFC 5103 biflow: the reverse counters are the Dst→Src direction.
+	switch {
+	case f.has&hRevOctDelta != 0:
+		r.BytesToClient = mulSat(f.revOctDelta, rate)
+	case f.has&hRevOctTotal != 0:
+		r.BytesToClient = mulSat(f.revOctTotal, rate)
+	}
+	switch {
+	case f.has&hRevPktDelta != 0:
+		r.PktsToClient = mulSat(f.revPktDelta, rate)
+	case f.has&hRevPktTotal != 0:
+		r.PktsToClient = mulSat(f.revPktTotal, rate)
+	}
 }
 
 // nfTimes returns the record's start and end (see the package doc for the
@@ -641,9 +657,8 @@ func (c *decodeCtx) nfTimes(st *exporterState, h *nfHeader, f *flowFields) (time
 			return 0, false
 		}
 		ms := int64(sysInitMs) + int64(t)
-		if exp := exportNs / 1e6; h.exportSec != 0 && exp-ms > 1<<31 {
-			// the 32-bit uptime wrapped since system init
-			ms += (exp - ms + 1<<31) >> 32 << 32
+		if h.exportSec != 0 && sysInitMs <= maxSysInitMs {
+			ms = upTimeNear(ms, exportNs/1e6+int64(upTimeSkew))
 		}
 		return ms * int64(time.Millisecond), true
 	}

@@ -162,6 +162,7 @@ func (a *app) runLive(ctx context.Context) error {
 			}
 			return err
 		}
+		setReadBuffer(c, a.log)
 		a.log.Info("listening", "addr", c.LocalAddr().String())
 		conns = append(conns, c)
 	}
@@ -186,4 +187,24 @@ func loadPolicy(path string) (severity.Policy, error) {
 		return severity.Policy{}, fmt.Errorf("policy %s: %w", path, err)
 	}
 	return p, nil
+}
+
+// readBuffer is the socket receive buffer the collector asks for. Exporters
+// send in bursts (pmacct's sfprobe sends ~900 sFlow datagrams in a few
+// milliseconds when it reads a capture; a router flushes its cache at
+// once); with Linux's default of 212992 bytes (~90 datagrams) most of such
+// a burst is dropped before the reader gets to it.
+const readBuffer = 4 << 20
+
+// setReadBuffer asks for readBuffer bytes of receive buffer; the kernel
+// caps it at net.core.rmem_max without telling, and failures only cost
+// burst tolerance, so they are logged, not fatal.
+func setReadBuffer(c net.PacketConn, log *slog.Logger) {
+	uc, ok := c.(*net.UDPConn)
+	if !ok {
+		return
+	}
+	if err := uc.SetReadBuffer(readBuffer); err != nil {
+		log.Warn("could not enlarge the socket receive buffer", "addr", c.LocalAddr().String(), "err", err)
+	}
 }
