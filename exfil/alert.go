@@ -1,12 +1,16 @@
 package exfil
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/exfilscore/exfilscore/ioc"
 	"github.com/exfilscore/exfilscore/severity"
+	"github.com/exfilscore/exfilscore/window"
 )
 
 // AlertType is the value of every alert's alert_type field.
@@ -17,6 +21,12 @@ const AlertType = "data_exfiltration"
 // line) is the contract of SPEC §6; field names are exactly these. An Alert
 // is a plain value, not safe for concurrent mutation.
 type Alert struct {
+	// AlertID is stable for a key and window: an early alert and the final
+	// one of the same aggregate share it, so a consumer can upsert.
+	AlertID string `json:"alert_id"`
+	// Stage is "early" for an alert raised the moment a running aggregate
+	// reached a rung (or matched an IOC), "final" at window close.
+	Stage      string         `json:"stage"`
 	AlertType  string         `json:"alert_type"`
 	Severity   severity.Level `json:"severity"`
 	Confidence float64        `json:"confidence"`
@@ -60,12 +70,37 @@ type Alert struct {
 	UploadPackets   uint64 `json:"upload_packets"`
 	DownloadPackets uint64 `json:"download_packets"`
 	// BlastRadius is the number of distinct internal sources that uploaded
-	// to this destination in the window (this source included).
-	BlastRadius int `json:"blast_radius"`
+	// to this destination in the window (this source included). Known at
+	// window close only: omitted from early alerts.
+	BlastRadius int `json:"blast_radius,omitempty"`
 	// PCR is the source host's producer-consumer ratio over all its
 	// outbound conversations in the window: (up − down) / (up + down),
-	// from −1 (pure consumer) to 1 (pure producer), two decimals.
-	PCR float64 `json:"pcr"`
+	// from −1 (pure consumer) to 1 (pure producer), two decimals. Final
+	// alerts only.
+	PCR *float64 `json:"pcr,omitempty"`
+}
+
+// Alert stages.
+const (
+	StageEarly = "early"
+	StageFinal = "final"
+)
+
+// AlertID returns the alert_id of key k in the window starting at start:
+// the first 16 bytes of the SHA-256 of the key and the window, in hex.
+func AlertID(k window.Key, start time.Time) string {
+	var b [64]byte
+	s16, d16 := k.Src.As16(), k.Dst.As16()
+	copy(b[0:16], s16[:])
+	copy(b[16:32], d16[:])
+	binary.BigEndian.PutUint16(b[32:], k.DstPort)
+	b[34] = k.Proto
+	binary.BigEndian.PutUint64(b[35:], uint64(start.UnixNano()))
+	h := sha256.New()
+	h.Write(b[:43])
+	h.Write([]byte(k.AppProto))
+	sum := h.Sum(nil)
+	return hex.EncodeToString(sum[:16])
 }
 
 // C2 holds the IOC evidence of an alert.

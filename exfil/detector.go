@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,15 +22,19 @@ import (
 // closed aggregate and hands the alerts to the sink.
 //
 // A Detector is safe for concurrent use: any number of goroutines may call
-// Observe at once. Alerts reach the sink from the goroutine whose call
-// closed the window, one window at a time.
+// Observe at once. Final alerts reach the sink from the goroutine whose
+// call closed the window, one window at a time; early alerts (see
+// WithEarlyAlerts) from the Observe call that crossed the rung. The sink is
+// never called concurrently.
 type Detector struct {
-	cfg config
-	agg *window.Aggregator
-	cid communityid.Hasher
+	cfg    config
+	agg    *window.Aggregator
+	cid    communityid.Hasher
+	markFn func(*window.Aggregate) uint8 // d.mark, bound once
+	sinkMu sync.Mutex                    // one Sink call at a time
 
 	records, invalid, notOutbound, internalDest atomic.Uint64
-	scored, belowMin, alerts                    atomic.Uint64
+	scored, belowMin, alerts, early             atomic.Uint64
 	bySeverity                                  [5]atomic.Uint64
 }
 
@@ -53,6 +58,9 @@ func New(opts ...Option) (*Detector, error) {
 		return nil, err
 	}
 	d.agg = agg
+	if c.early {
+		d.markFn = d.mark
+	}
 	return d, nil
 }
 
@@ -96,7 +104,72 @@ func (d *Detector) Observe(r *flowsrc.Record) bool {
 		o.SrcPort, o.DstPort = uint16(typ), uint16(r.ICMPCode)
 	}
 	o.FlowHash = flowHash(c.Client, c.Server, o.SrcPort, o.DstPort, c.Proto)
-	return d.agg.Add(&o)
+	if d.markFn == nil {
+		return d.agg.Add(&o)
+	}
+	var snap window.Snapshot
+	ok, marked := d.agg.AddMarked(&o, d.markFn, &snap)
+	if marked {
+		d.emitEarly(&snap)
+	}
+	return ok
+}
+
+// Aggregate marks (window.Aggregate.Mark): the low bits hold the highest
+// level already reported early, markIOC that the destination matched an
+// IOC at the key's first record.
+const (
+	markLevel = 0x07
+	markIOC   = 0x10
+)
+
+// mark runs under the aggregate's shard lock after every record (early
+// alerts on): it checks a new key against the IOC matchers and returns a
+// larger mark when the aggregate reached a rung not yet reported.
+func (d *Detector) mark(a *window.Aggregate) uint8 {
+	m := a.Mark
+	if a.FlowCount == 1 && len(d.cfg.iocs) > 0 {
+		if _, hit := d.cfg.iocs.LookupAddr(a.Key.Dst); hit {
+			m |= markIOC
+		}
+	}
+	level, _ := severity.Evaluate(&d.cfg.policy, a.Upload, a.Download)
+	if m&markIOC != 0 {
+		level = severity.Critical
+	}
+	if level >= d.cfg.minLevel && uint8(level) > m&markLevel {
+		m = m&^markLevel | uint8(level)
+	}
+	return m
+}
+
+// emitEarly sends the early alert of a running aggregate that just crossed
+// a rung.
+func (d *Detector) emitEarly(s *window.Snapshot) {
+	matches, checked := d.iocMatches(s.Key.Dst)
+	al := d.buildAlert(s, StageEarly, matches, checked, nil)
+	d.early.Add(1)
+	d.send(al)
+}
+
+func (d *Detector) send(al *Alert) {
+	d.alerts.Add(1)
+	d.bySeverity[al.Severity].Add(1)
+	d.sinkMu.Lock()
+	defer d.sinkMu.Unlock()
+	d.cfg.sink.Alert(al)
+}
+
+// iocMatches checks a destination against every matcher.
+func (d *Detector) iocMatches(dst netip.Addr) (matches []ioc.Match, checked int) {
+	if len(d.cfg.iocs) == 0 {
+		return nil, 0
+	}
+	matches = d.cfg.iocs.AppendAddrMatches(nil, dst)
+	for i := range matches {
+		matches[i].MatchedOn = "dest_ip"
+	}
+	return matches, 1
 }
 
 // flowHash hashes the normalised 5-tuple (client ip/port, server ip/port,
@@ -140,8 +213,10 @@ type Stats struct {
 	Scored uint64 `json:"scored_aggregates"`
 	// BelowMin aggregates reached a rung below the minimum severity.
 	BelowMin uint64 `json:"below_min_severity"`
-	// Alerts is the number of alerts sent, by severity in BySeverity.
+	// Alerts is the number of alerts sent (early and final), by severity in
+	// BySeverity; Early counts the early ones.
 	Alerts     uint64            `json:"alerts"`
+	Early      uint64            `json:"early_alerts"`
 	BySeverity map[string]uint64 `json:"by_severity"`
 }
 
@@ -159,6 +234,7 @@ func (d *Detector) Stats() Stats {
 		Scored:       d.scored.Load(),
 		BelowMin:     d.belowMin.Load(),
 		Alerts:       d.alerts.Load(),
+		Early:        d.early.Load(),
 		BySeverity:   map[string]uint64{},
 	}
 	for l := severity.Low; l <= severity.Critical; l++ {
@@ -192,16 +268,11 @@ func (d *Detector) onClose(aggs []*window.Aggregate) {
 	for _, a := range aggs {
 		d.scored.Add(1)
 		level, _ := severity.Evaluate(&d.cfg.policy, a.Upload, a.Download)
-		var matches []ioc.Match
-		checked := 0
-		if len(d.cfg.iocs) > 0 {
-			checked = 1
-			matches = d.cfg.iocs.AppendAddrMatches(matches, a.Key.Dst)
-			for i := range matches {
-				matches[i].MatchedOn = "dest_ip"
-			}
-		}
-		if len(matches) == 0 {
+		matches, checked := d.iocMatches(a.Key.Dst)
+		// An aggregate reported early always gets its final alert, so that
+		// a consumer upserting by alert_id sees how it ended.
+		reported := a.Mark&markLevel != 0
+		if len(matches) == 0 && !reported {
 			if level == severity.None {
 				continue
 			}
@@ -210,63 +281,80 @@ func (d *Detector) onClose(aggs []*window.Aggregate) {
 				continue
 			}
 		}
-		blast := len(sources[a.Key.Dst])
 		ht := hosts[a.Key.Src]
-		in := severity.Input{
-			Upload:      a.Upload,
-			Download:    a.Download,
-			FlowCount:   a.FlowCount,
-			UniqueFlows: a.Unique.Count(),
-			IOCMatches:  len(matches),
-			BlastRadius: blast,
-		}
-		as := severity.Assess(d.cfg.policy, in)
-		al := &Alert{
-			AlertType:          AlertType,
-			Severity:           as.Level,
-			Confidence:         as.Confidence,
-			SrcIP:              a.Key.Src,
-			DestIP:             a.Key.Dst,
-			DestPort:           a.Key.DstPort,
-			Proto:              ProtoName(a.Key.Proto),
-			AppProto:           a.Key.AppProto,
-			WindowStart:        a.WindowStart,
-			WindowEnd:          a.WindowEnd,
-			FlowCount:          a.FlowCount,
-			UniqueFlows:        in.UniqueFlows,
-			TotalUploadBytes:   a.Upload,
-			TotalDownloadBytes: a.Download,
-			UploadMB:           severity.Megabytes(a.Upload),
-			DownloadMB:         severity.Megabytes(a.Download),
-			UploadRatio:        severity.UploadRatio(a.Upload, a.Download),
-			IOCsChecked:        checked,
-			MaliciousIOCs:      len(matches),
-			C2:                 C2{Matches: matches},
-			CommunityID: d.cid.String(communityid.Flow{
-				Src: a.Key.Src, Dst: a.Key.Dst, Proto: a.Key.Proto,
-				SrcPort: a.LargestSrcPort, DstPort: a.LargestDstPort,
-			}),
-			Reasons:         as.Reasons,
-			Rule:            as.Rule,
-			FirstSeen:       a.FirstSeen,
-			LastSeen:        a.LastSeen,
-			UploadPackets:   a.PktsUp,
-			DownloadPackets: a.PktsDown,
-			BlastRadius:     blast,
-			PCR:             pcr(ht.up, ht.down),
-		}
-		if al.C2.Matches == nil {
-			al.C2.Matches = []ioc.Match{}
-		}
-		if d.cfg.geo != nil {
-			if gi, ok := d.cfg.geo.Lookup(a.Key.Dst); ok {
-				al.DestCountry, al.DestASN, al.DestOrg = gi.Country, gi.ASN, gi.Org
-			}
-		}
-		d.alerts.Add(1)
-		d.bySeverity[al.Severity].Add(1)
-		d.cfg.sink.Alert(al)
+		ctx := &windowContext{blast: len(sources[a.Key.Dst]), pcr: pcr(ht.up, ht.down)}
+		snap := a.Snapshot()
+		d.send(d.buildAlert(&snap, StageFinal, matches, checked, ctx))
 	}
+}
+
+// windowContext is what only a closed window knows about an aggregate.
+type windowContext struct {
+	blast int
+	pcr   float64
+}
+
+// buildAlert scores s and fills an Alert (wc is nil for early alerts).
+func (d *Detector) buildAlert(s *window.Snapshot, stage string, matches []ioc.Match, checked int, wc *windowContext) *Alert {
+	in := severity.Input{
+		Upload:      s.Upload,
+		Download:    s.Download,
+		FlowCount:   s.FlowCount,
+		UniqueFlows: s.UniqueFlows,
+		IOCMatches:  len(matches),
+	}
+	if wc != nil {
+		in.BlastRadius = wc.blast
+	}
+	as := severity.Assess(d.cfg.policy, in)
+	al := &Alert{
+		AlertID:            AlertID(s.Key, s.WindowStart),
+		Stage:              stage,
+		AlertType:          AlertType,
+		Severity:           as.Level,
+		Confidence:         as.Confidence,
+		SrcIP:              s.Key.Src,
+		DestIP:             s.Key.Dst,
+		DestPort:           s.Key.DstPort,
+		Proto:              ProtoName(s.Key.Proto),
+		AppProto:           s.Key.AppProto,
+		WindowStart:        s.WindowStart,
+		WindowEnd:          s.WindowEnd,
+		FlowCount:          s.FlowCount,
+		UniqueFlows:        s.UniqueFlows,
+		TotalUploadBytes:   s.Upload,
+		TotalDownloadBytes: s.Download,
+		UploadMB:           severity.Megabytes(s.Upload),
+		DownloadMB:         severity.Megabytes(s.Download),
+		UploadRatio:        severity.UploadRatio(s.Upload, s.Download),
+		IOCsChecked:        checked,
+		MaliciousIOCs:      len(matches),
+		C2:                 C2{Matches: matches},
+		CommunityID: d.cid.String(communityid.Flow{
+			Src: s.Key.Src, Dst: s.Key.Dst, Proto: s.Key.Proto,
+			SrcPort: s.LargestSrcPort, DstPort: s.LargestDstPort,
+		}),
+		Reasons:         as.Reasons,
+		Rule:            as.Rule,
+		FirstSeen:       s.FirstSeen,
+		LastSeen:        s.LastSeen,
+		UploadPackets:   s.PktsUp,
+		DownloadPackets: s.PktsDown,
+	}
+	if wc != nil {
+		al.BlastRadius = wc.blast
+		p := wc.pcr
+		al.PCR = &p
+	}
+	if al.C2.Matches == nil {
+		al.C2.Matches = []ioc.Match{}
+	}
+	if d.cfg.geo != nil {
+		if gi, ok := d.cfg.geo.Lookup(s.Key.Dst); ok {
+			al.DestCountry, al.DestASN, al.DestOrg = gi.Country, gi.ASN, gi.Org
+		}
+	}
+	return al
 }
 
 // pcr is the producer-consumer ratio (up − down) / (up + down) to two

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,5 +330,114 @@ func BenchmarkObserve(b *testing.B) {
 	for b.Loop() {
 		d.Observe(&recs[i&4095])
 		i++
+	}
+}
+
+func TestEarlyAlertsThenFinalSameID(t *testing.T) {
+	d, s := newDetector(t, exfil.WithEarlyAlerts(true))
+	// Upload grows past low (1 MB at 2:1), then past critical (100 MB at 10:1).
+	conv(d, "10.0.0.5", 50000, "198.51.100.7", 443, 2*mb, 10, t0)
+	if len(s.a) != 1 || s.a[0].Stage != exfil.StageEarly || s.a[0].Severity != severity.Low {
+		t.Fatalf("after 2 MB: %+v", s.a)
+	}
+	conv(d, "10.0.0.5", 50001, "198.51.100.7", 443, 1*mb, 10, t0.Add(time.Minute)) // still low: no new alert
+	if len(s.a) != 1 {
+		t.Fatalf("same rung alerted again: %d alerts", len(s.a))
+	}
+	conv(d, "10.0.0.5", 50002, "198.51.100.7", 443, 120*mb, 10, t0.Add(2*time.Minute))
+	if len(s.a) != 2 || s.a[1].Stage != exfil.StageEarly || s.a[1].Severity != severity.Critical {
+		t.Fatalf("after 123 MB: %+v", s.a[len(s.a)-1])
+	}
+	d.Flush()
+	if len(s.a) != 3 {
+		t.Fatalf("%d alerts", len(s.a))
+	}
+	fin := s.a[2]
+	if fin.Stage != exfil.StageFinal || fin.Severity != severity.Critical || fin.TotalUploadBytes != 123*mb || fin.PCR == nil || fin.BlastRadius != 1 {
+		t.Errorf("final %+v", fin)
+	}
+	if s.a[0].AlertID == "" || s.a[0].AlertID != s.a[1].AlertID || s.a[1].AlertID != fin.AlertID {
+		t.Errorf("alert ids differ: %q %q %q", s.a[0].AlertID, s.a[1].AlertID, fin.AlertID)
+	}
+	if s.a[0].PCR != nil || s.a[0].BlastRadius != 0 {
+		t.Error("early alert claims window-close context")
+	}
+	if st := d.Stats(); st.Early != 2 || st.Alerts != 3 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestEarlyIOCAtFirstRecord(t *testing.T) {
+	set, _ := ioc.ParseList(strings.NewReader("203.0.113.66\n"), "f")
+	d, s := newDetector(t, exfil.WithEarlyAlerts(true), exfil.WithIOC(set))
+	r := rec("10.0.0.66", 50000, "203.0.113.66", 8443, 100, t0)
+	d.Observe(&r)
+	if len(s.a) != 1 || s.a[0].Severity != severity.Critical || s.a[0].Confidence != 0.99 || s.a[0].MaliciousIOCs != 1 || s.a[0].Stage != exfil.StageEarly {
+		t.Fatalf("alerts %+v", s.a)
+	}
+	d.Observe(&r) // no second early alert
+	d.Flush()
+	if len(s.a) != 2 || s.a[1].Stage != exfil.StageFinal {
+		t.Fatalf("%d alerts", len(s.a))
+	}
+}
+
+func TestEarlyReportedThenFinalNone(t *testing.T) {
+	d, s := newDetector(t, exfil.WithEarlyAlerts(true))
+	conv(d, "10.0.0.5", 50000, "198.51.100.7", 443, 2*mb, 0, t0) // low
+	conv(d, "10.0.0.5", 50001, "198.51.100.7", 443, 0, 9*mb, t0) // the download catches up
+	d.Flush()
+	if len(s.a) != 2 || s.a[1].Stage != exfil.StageFinal || s.a[1].Severity != severity.None || s.a[1].AlertID != s.a[0].AlertID {
+		t.Fatalf("alerts %+v", s.a)
+	}
+	// Without early alerts nothing is reported for it at all.
+	d2, s2 := newDetector(t)
+	conv(d2, "10.0.0.5", 50000, "198.51.100.7", 443, 2*mb, 0, t0)
+	conv(d2, "10.0.0.5", 50001, "198.51.100.7", 443, 0, 9*mb, t0)
+	d2.Flush()
+	if len(s2.a) != 0 {
+		t.Fatalf("alerts without early: %+v", s2.a)
+	}
+}
+
+// serialSink fails the test if called concurrently.
+type serialSink struct {
+	t      *testing.T
+	busy   atomic.Bool
+	n      atomic.Int64
+	finals atomic.Int64
+}
+
+func (s *serialSink) Alert(a *exfil.Alert) {
+	if !s.busy.CompareAndSwap(false, true) {
+		s.t.Error("sink called concurrently")
+	}
+	time.Sleep(10 * time.Microsecond)
+	s.n.Add(1)
+	if a.Stage == exfil.StageFinal {
+		s.finals.Add(1)
+	}
+	s.busy.Store(false)
+}
+
+func TestEarlyConcurrentSinkSerialised(t *testing.T) {
+	sink := &serialSink{t: t}
+	d, err := exfil.New(exfil.WithSink(sink), exfil.WithEarlyAlerts(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				dst := "198.51.100." + strconv.Itoa(1+i%50)
+				conv(d, "10.0.0."+strconv.Itoa(1+g), uint16(1024+i), dst, 443, 300*1024, 10, t0.Add(time.Duration(i)*time.Second))
+			}
+		})
+	}
+	wg.Wait()
+	d.Flush()
+	if sink.finals.Load() != 8*50 || d.Stats().Early == 0 {
+		t.Errorf("finals %d early %d", sink.finals.Load(), d.Stats().Early)
 	}
 }

@@ -32,6 +32,7 @@ type config struct {
 	logger   *slog.Logger
 	cidSeed  uint16
 	shards   int
+	early    bool
 }
 
 func defaultConfig() config {
@@ -133,4 +134,17 @@ func WithCommunityIDSeed(seed uint16) Option {
 // WithShards sets the aggregator's lock shard count (default 64).
 func WithShards(n int) Option {
 	return optionFunc(func(c *config) error { c.shards = n; return nil })
+}
+
+// WithEarlyAlerts turns early alerts on or off (default off). When on,
+// every new key is checked against the IOC matchers at its first record,
+// and the moment a running aggregate reaches a rung at or above the
+// minimum severity (or matches an IOC) an alert with stage "early" is sent
+// from the Observe call that crossed it; a higher rung reached later sends
+// a new early alert. The final alert at window close carries the same
+// alert_id, and is sent even when the aggregate ended below the minimum
+// (severity "none" included) so that a consumer upserting by alert_id
+// sees the outcome.
+func WithEarlyAlerts(on bool) Option {
+	return optionFunc(func(c *config) error { c.early = on; return nil })
 }

@@ -77,6 +77,10 @@ type Aggregate struct {
 	LargestBytes   uint64
 	LargestSrcPort uint16
 	LargestDstPort uint16
+	// Mark belongs to the caller of AddMarked (exfil keeps the highest
+	// severity it has already reported early); the aggregator only stores
+	// it, and Merge keeps the larger.
+	Mark uint8
 }
 
 // add folds one observation into a.
@@ -115,6 +119,7 @@ func (a *Aggregate) Merge(b *Aggregate) error {
 	if b.FlowCount == 0 {
 		return nil
 	}
+	a.Mark = max(a.Mark, b.Mark)
 	if a.FlowCount == 0 || b.LargestBytes > a.LargestBytes {
 		a.LargestBytes, a.LargestSrcPort, a.LargestDstPort = b.LargestBytes, b.LargestSrcPort, b.LargestDstPort
 	}
@@ -278,15 +283,58 @@ func (a *Aggregator) windowStart(t int64) int64 {
 // Add aggregates o. It reports false when o's window is already closed (the
 // observation is counted as late) or o has no end time.
 func (a *Aggregator) Add(o *Obs) bool {
+	ok, _ := a.AddMarked(o, nil, nil)
+	return ok
+}
+
+// Snapshot is a copy of an aggregate's running state, taken by AddMarked.
+type Snapshot struct {
+	Key                    Key
+	WindowStart, WindowEnd time.Time
+	FlowCount, UniqueFlows uint64
+	Upload, Download       uint64
+	PktsUp, PktsDown       uint64
+	FirstSeen, LastSeen    time.Time
+	LargestSrcPort         uint16
+	LargestDstPort         uint16
+	Mark                   uint8
+}
+
+// Snapshot returns a copy of a's state (UniqueFlows is the sketch's
+// count).
+func (a *Aggregate) Snapshot() Snapshot {
+	var s Snapshot
+	s.copyFrom(a)
+	return s
+}
+
+func (s *Snapshot) copyFrom(a *Aggregate) {
+	*s = Snapshot{
+		Key: a.Key, WindowStart: a.WindowStart, WindowEnd: a.WindowEnd,
+		FlowCount: a.FlowCount, UniqueFlows: a.Unique.Count(),
+		Upload: a.Upload, Download: a.Download, PktsUp: a.PktsUp, PktsDown: a.PktsDown,
+		FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
+		LargestSrcPort: a.LargestSrcPort, LargestDstPort: a.LargestDstPort, Mark: a.Mark,
+	}
+}
+
+// AddMarked aggregates o like Add and then, when mark is not nil, calls
+// mark with the updated aggregate under its shard lock (mark must be quick
+// and must not keep the pointer or call back into the Aggregator). When
+// mark returns a value above the aggregate's Mark, the value is stored and
+// the aggregate copied into snap, and marked is true: this is how a caller
+// acts the moment a running aggregate crosses a threshold, without a
+// second lookup and without allocating.
+func (a *Aggregator) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) (accepted, marked bool) {
 	if o.End.IsZero() {
 		a.late.Add(1)
-		return false
+		return false, false
 	}
 	end := o.End.UnixNano()
 	win := a.windowStart(end)
 	if win+a.size <= a.closed.Load() {
 		a.late.Add(1)
-		return false
+		return false, false
 	}
 	k := wkey{win: win, Key: o.Key}
 	s := &a.shards[hashKey(&o.Key, win)&a.mask]
@@ -296,7 +344,7 @@ func (a *Aggregator) Add(o *Obs) bool {
 	if win+a.size <= a.closed.Load() {
 		s.mu.Unlock()
 		a.late.Add(1)
-		return false
+		return false, false
 	}
 	ag := s.m[k]
 	if ag == nil {
@@ -304,10 +352,19 @@ func (a *Aggregator) Add(o *Obs) bool {
 		s.m[k] = ag
 	}
 	ag.add(o)
+	if mark != nil {
+		if m := mark(ag); m > ag.Mark {
+			ag.Mark = m
+			marked = true
+			if snap != nil {
+				snap.copyFrom(ag)
+			}
+		}
+	}
 	s.mu.Unlock()
 	a.records.Add(1)
 	a.advance(end)
-	return true
+	return true, marked
 }
 
 // Advance moves the watermark to now if now is later (live mode: the wall

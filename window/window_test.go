@@ -308,3 +308,43 @@ func TestShardIsOneCacheLine(t *testing.T) {
 		t.Errorf("shard is %d bytes, want 64", s)
 	}
 }
+
+func TestAddMarked(t *testing.T) {
+	var c collected
+	a := newAgg(t, &c)
+	k := key("10.0.0.1", "198.51.100.1", 443)
+	// Mark 1 once upload reaches 100, 2 at 1000.
+	mark := func(g *Aggregate) uint8 {
+		switch {
+		case g.Upload >= 1000:
+			return 2
+		case g.Upload >= 100:
+			return 1
+		}
+		return 0
+	}
+	var snap Snapshot
+	steps := []struct {
+		up     uint64
+		marked bool
+		mark   uint8
+	}{{50, false, 0}, {50, true, 1}, {500, false, 1}, {400, true, 2}, {1, false, 2}}
+	for i, st := range steps {
+		snap = Snapshot{}
+		ok, marked := a.AddMarked(obs(k, t0.Add(time.Minute), st.up, 0, uint64(i)), mark, &snap)
+		if !ok || marked != st.marked {
+			t.Fatalf("step %d: accepted %v marked %v", i, ok, marked)
+		}
+		if marked && (snap.Mark != st.mark || snap.FlowCount != uint64(i+1) || snap.Key != k || snap.UniqueFlows != uint64(i+1)) {
+			t.Errorf("step %d: snapshot %+v", i, snap)
+		}
+	}
+	o := obs(k, t0.Add(time.Minute), 1, 0, 1)
+	if n := testing.AllocsPerRun(100, func() { a.AddMarked(o, mark, &snap) }); n != 0 {
+		t.Errorf("AddMarked allocates %v", n)
+	}
+	a.Flush()
+	if c.aggs[0].Mark != 2 {
+		t.Errorf("final mark %d", c.aggs[0].Mark)
+	}
+}

@@ -46,7 +46,7 @@ func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option
 	opts := []exfil.Option{
 		exfil.WithSink(a.sink), exfil.WithLogger(log), exfil.WithMinSeverity(min),
 		exfil.WithWindow(o.window), exfil.WithLateness(o.lateness),
-		exfil.WithCommunityIDSeed(uint16(o.cidSeed)),
+		exfil.WithCommunityIDSeed(uint16(o.cidSeed)), exfil.WithEarlyAlerts(o.early),
 	}
 	if o.homenet != "" {
 		h, err := exfil.ParseHomeNet(o.homenet)
@@ -88,7 +88,7 @@ func (a *app) finish(mode string) error {
 	a.det.Flush()
 	st := a.det.Stats()
 	a.log.Info(mode+" done", "datagrams", datagrams(ds), "records", ds.Records, "dropped", ds.Drops.Total(),
-		"outbound", st.Aggregated, "late", st.Late, "aggregates", st.Scored, "alerts", st.Alerts,
+		"outbound", st.Aggregated, "late", st.Late, "aggregates", st.Scored, "alerts", st.Alerts, "early", st.Early,
 		"critical", st.BySeverity["critical"], "high", st.BySeverity["high"],
 		"medium", st.BySeverity["medium"], "low", st.BySeverity["low"])
 	return a.sink.Err()

@@ -5,7 +5,7 @@
 //
 //	collector [-listen :2055] [-sflow :6343] [-replay FILE] [-dump-flows] [-demo]
 //	          [-homenet CIDR,...] [-window 15m] [-lateness 2m] [-ioc FILE]...
-//	          [-policy FILE] [-min-severity low] [-community-id-seed 0] [-v]
+//	          [-policy FILE] [-min-severity low] [-early] [-community-id-seed 0] [-v]
 package main
 
 import (
@@ -27,7 +27,7 @@ type options struct {
 	listen, sflow, replay, homenet, minSeverity, policy string
 	window, lateness                                    time.Duration
 	iocs                                                listFlag
-	dumpFlows, demo, verbose                            bool
+	dumpFlows, demo, verbose, early                     bool
 	cidSeed                                             uint
 }
 
@@ -59,9 +59,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.minSeverity, "min-severity", "low", "lowest severity to report: low, medium, high, critical")
 	fs.UintVar(&o.cidSeed, "community-id-seed", 0, "Community ID seed")
 	fs.BoolVar(&o.verbose, "v", false, "debug logging on stderr")
+	fs.BoolVar(&o.early, "early", false, "early alerts the moment a rung is reached (default: on when listening, off under -replay)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	early := o.replay == "" // live and demo listen on UDP
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "early" {
+			early = o.early // an explicit -early or -early=false wins
+		}
+	})
+	o.early = early
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "collector: unexpected argument %q\n", fs.Arg(0))
 		return 2

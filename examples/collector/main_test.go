@@ -41,6 +41,8 @@ func (s *syncBuffer) String() string {
 }
 
 type alert struct {
+	AlertID            string  `json:"alert_id"`
+	Stage              string  `json:"stage"`
 	Severity           string  `json:"severity"`
 	Confidence         float64 `json:"confidence"`
 	SrcIP              string  `json:"src_ip"`
@@ -189,6 +191,45 @@ func TestReplayFollowsTheLadder(t *testing.T) {
 	}
 }
 
+func TestReplayEarlyFlag(t *testing.T) {
+	path, cases := writeCapture(t)
+	want := 0
+	for _, c := range cases {
+		if c.want != "" {
+			want++
+		}
+	}
+	var out, errb syncBuffer
+	if code := run(context.Background(), []string{"-replay", path, "-early"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errb.String())
+	}
+	stages := map[string]int{}
+	final := map[string]string{}
+	for _, a := range parseLines[alert](t, out.String()) {
+		stages[a.Stage]++
+		if a.Stage == "final" {
+			final[a.AlertID] = a.Severity
+		}
+	}
+	// The conversations the ladder flags end with a final alert; a
+	// conversation whose upload record came before its download record
+	// crossed a rung early and is closed by a final "none".
+	flagged := 0
+	for _, sev := range final {
+		if sev != "none" {
+			flagged++
+		}
+	}
+	if stages["early"] == 0 || flagged != want {
+		t.Fatalf("stages %v, %d flagged finals", stages, flagged)
+	}
+	for _, a := range parseLines[alert](t, out.String()) {
+		if _, ok := final[a.AlertID]; a.Stage == "early" && !ok {
+			t.Errorf("early alert %s without a final", a.AlertID)
+		}
+	}
+}
+
 func TestReplayDumpFlows(t *testing.T) {
 	path, _ := writeCapture(t)
 	var out, errb syncBuffer
@@ -228,11 +269,25 @@ func TestDemo(t *testing.T) {
 		"203.0.113.10": "critical", "198.51.100.77": "critical", "192.0.2.200": "medium",
 		"203.0.113.50": "low", "203.0.113.66": "critical",
 	}
-	as := parseLines[alert](t, out.String())
-	if len(as) != len(want) {
-		t.Fatalf("%d alerts, want %d:\n%s", len(as), len(want), out.String())
+	var as []alert
+	ids := map[string]bool{}
+	for _, a := range parseLines[alert](t, out.String()) {
+		switch a.Stage {
+		case "final":
+			as = append(as, a)
+		case "early": // live mode: early alerts are on by default
+			ids[a.AlertID] = true
+		default:
+			t.Errorf("stage %q", a.Stage)
+		}
+	}
+	if len(as) != len(want) || len(ids) != len(want) {
+		t.Fatalf("%d final alerts for %d early ids, want %d:\n%s", len(as), len(ids), len(want), out.String())
 	}
 	for _, a := range as {
+		if !ids[a.AlertID] {
+			t.Errorf("final alert %s has no early alert", a.AlertID)
+		}
 		if want[a.DestIP] != a.Severity {
 			t.Errorf("%s: %s, want %s", a.DestIP, a.Severity, want[a.DestIP])
 		}
@@ -290,7 +345,11 @@ func TestLiveFlushOnShutdown(t *testing.T) {
 		t.Fatal("collector did not stop")
 	}
 	as := parseLines[alert](t, out.String())
-	if len(as) != 1 || as[0].Severity != "critical" || as[0].TotalUploadBytes != 200*mb {
+	// Live mode: the early alert came when the upload record crossed the
+	// critical rung, the final one at shutdown with both directions.
+	if len(as) != 2 || as[0].Stage != "early" || as[0].Severity != "critical" || as[0].TotalDownloadBytes != 0 ||
+		as[1].Stage != "final" || as[1].Severity != "critical" || as[1].TotalUploadBytes != 200*mb || as[1].TotalDownloadBytes != 1*mb ||
+		as[0].AlertID != as[1].AlertID {
 		t.Fatalf("alerts after shutdown: %+v\nstderr:\n%s", as, errb.String())
 	}
 }
