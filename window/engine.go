@@ -1,0 +1,576 @@
+package window
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Engine is the lock-free windowed aggregator: the same windows, keys,
+// watermark, lateness and close callback as Aggregator, with per-goroutine
+// private partials instead of shared locked maps. Each ingest goroutine owns
+// a Writer (NewWriter) and adds to it with no lock, no atomic read-modify-
+// write and no allocation in steady state; the partials of a window are
+// merged into exact aggregates when the window closes.
+//
+// # Close protocol
+//
+// The engine publishes one atomic boundary, closed: every window ending at
+// or before it is closed. A Writer reads it (a plain load of a cache line
+// that changes once per window) at every Add. When it sees a new value it
+// hands its partials of the windows now closed to the engine (under the
+// engine's mutex: once per window per writer, never per record). Each
+// Writer also publishes, in an atomic on its own cache line, the start of
+// the oldest window it holds a partial of (minOpen); it stores it before it
+// re-reads closed whenever it opens a partial, and the engine stores closed
+// before it reads minOpen, so (both being sequentially consistent) either
+// the writer sees the close and treats the record as late, or the engine
+// sees the partial and waits for it. A closed window is merged and handed
+// to the close callback once no registered Writer's minOpen is at or
+// before its start; windows are delivered in order, one call per window,
+// never concurrently.
+//
+// A Writer that holds a partial of a closed window hands it over at its
+// next Add, Sync or Close. An idle Writer therefore delays the close of the
+// windows it holds: its owner must call Sync when it has no record to add
+// (a socket read timeout, a ticker) and Close when it stops.
+//
+// # Watermark
+//
+// Each Writer keeps the newest end time it accepted. When that time passes
+// the next close threshold (the end of the oldest open window plus the
+// lateness) the Writer advances closed itself; otherwise it publishes its
+// watermark every 1024 records and at Sync, so Watermark and Stats may lag
+// a Writer by that much.
+//
+// # Memory and unique flows
+//
+// A partial interns addresses (v4 and v6) into 32-bit ids and application
+// protocols into 8-bit ids, so a key is 12 bytes; a key's totals are one
+// 64-byte entry (values that do not fit its packed fields, such as more
+// than 2^32 packets or a first-seen time over 39 hours before the window,
+// move that entry to a full-precision side slice) plus a 4-byte local
+// unique count and its index slot. unique_flows is a set of (entry,
+// FlowHash) pairs, 12 bytes a slot at most 3/4 full: exact with respect to
+// FlowHash (as exact as the reference, which counts the same hashes), and
+// merged by set union, so the aggregates of split keys are exact. At close
+// the flow hashes feed each Aggregate's uniq.Counter, which therefore
+// equals the reference Aggregator's.
+//
+// Keys that cannot be interned (an address with a zone, or a 256th
+// distinct application protocol in one Writer's window) are rejected and
+// counted in EngineStats.Rejected.
+//
+// Engine's methods are safe for concurrent use; a Writer is not (one
+// goroutine owns it).
+type Engine struct {
+	_        noCopy
+	size     int64
+	lateness int64
+	onClose  func([]*Aggregate)
+
+	_      [64]byte
+	closed atomic.Int64 // every window ending at or before this is closed
+	_      [56]byte
+
+	mu       sync.Mutex // writers, pending, free, totals: rare events only
+	writers  []*Writer
+	pending  map[int64][]*partial
+	free     []*partial
+	advWM    int64
+	records  uint64 // of closed writers
+	late     uint64
+	rejected uint64
+	emitMu   sync.Mutex // serialises merging and onClose
+	closedN  atomic.Uint64
+}
+
+// NewEngine returns an Engine that calls onClose with the aggregates of
+// each closed window, sorted by key, one window at a time in window order,
+// never concurrently, from the goroutine whose Add, Sync, Close, Advance or
+// Flush completed the window. onClose owns the slice and the aggregates.
+// It accepts the options of New (WithShards is ignored).
+func NewEngine(onClose func([]*Aggregate), opts ...Option) (*Engine, error) {
+	c := config{size: DefaultSize, lateness: DefaultLateness, shards: 64}
+	for _, o := range opts {
+		if err := o.apply(&c); err != nil {
+			return nil, err
+		}
+	}
+	if onClose == nil {
+		return nil, errors.New("window: nil close callback")
+	}
+	e := &Engine{size: int64(c.size), lateness: int64(c.lateness), onClose: onClose,
+		pending: make(map[int64][]*partial), advWM: minInt64}
+	e.closed.Store(minInt64)
+	return e, nil
+}
+
+// Size is the window length.
+func (e *Engine) Size() time.Duration { return time.Duration(e.size) }
+
+func floorWin(t, size int64) int64 {
+	s := t - t%size
+	if t%size < 0 {
+		s -= size
+	}
+	return s
+}
+
+// Writer adds observations to an Engine from one goroutine. It is not safe
+// for concurrent use: give each ingest goroutine its own (the collector
+// routes each exporter to one Writer, so a conversation's early marks see
+// all its records). A Writer must be closed when no longer used.
+type Writer struct {
+	_        noCopy
+	e        *Engine
+	size     int64
+	lateness int64
+
+	seen    int64 // the closed boundary this Writer has acted on
+	trigger int64 // an accepted end time >= trigger advances closed
+	maxEnd  int64
+	wins    []*partial
+	last    *partial
+	records uint64
+	late    uint64
+	reject  uint64
+	pubLeft int
+	done    bool
+	view    Aggregate // scratch for AddMarked's mark func
+
+	_       [64]byte
+	minOpen atomic.Int64 // oldest window start held, MaxInt64 if none
+	pubRec  atomic.Uint64
+	pubLate atomic.Uint64
+	pubRej  atomic.Uint64
+	pubOpen atomic.Int64
+	pubWM   atomic.Int64
+	_       [16]byte
+}
+
+const publishEvery = 1024
+
+// NewWriter registers and returns a new Writer.
+func (e *Engine) NewWriter() *Writer {
+	w := &Writer{e: e, size: e.size, lateness: e.lateness, seen: math.MinInt64, trigger: math.MinInt64,
+		maxEnd: minInt64, pubLeft: publishEvery}
+	w.minOpen.Store(math.MaxInt64)
+	w.pubWM.Store(minInt64)
+	e.mu.Lock()
+	e.writers = append(e.writers, w)
+	w.seen = e.closed.Load()
+	w.setTrigger()
+	e.mu.Unlock()
+	return w
+}
+
+func (w *Writer) setTrigger() {
+	switch {
+	case w.seen == minInt64:
+		w.trigger = minInt64
+	case w.seen > math.MaxInt64-w.size-w.lateness:
+		w.trigger = math.MaxInt64
+	default:
+		w.trigger = w.seen + w.size + w.lateness
+	}
+}
+
+// Add aggregates o. It reports false when o's window is already closed or o
+// has no end time (counted as late), or when o's key cannot be interned (an
+// address with a zone, or more than 255 distinct application protocols in
+// one Writer's window; counted as rejected).
+func (w *Writer) Add(o *Obs) bool {
+	ok, _ := w.AddMarked(o, nil, nil)
+	return ok
+}
+
+// AddMarked is Add followed, when mark is not nil, by mark(view) where view
+// holds the key's running totals in this Writer's partial (the records of
+// the key added through other Writers are not in it; view.Unique is
+// empty). When mark returns more than the partial's Mark the value is
+// stored, snap (if not nil) receives the totals with UniqueFlows exact for
+// this partial, and marked is true. mark must not keep view.
+func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) (accepted, marked bool) {
+	if w.done {
+		panic("window: Add on a closed Writer")
+	}
+	if o.End.IsZero() {
+		w.late++
+		return false, false
+	}
+	end := o.End.UnixNano()
+	if c := w.e.closed.Load(); c != w.seen {
+		w.handover(c)
+	}
+	win := floorWin(end, w.size)
+	if win+w.size <= w.seen {
+		w.late++
+		return false, false
+	}
+	p := w.last
+	if p == nil || p.start != win {
+		if p = w.partialFor(win); p == nil {
+			w.late++
+			return false, false
+		}
+	}
+	src, hs, ok1 := p.addrID(o.Key.Src)
+	dst, hd, ok2 := p.addrID(o.Key.Dst)
+	app, ah, ok3 := p.appID(o.Key.AppProto)
+	if !ok1 || !ok2 || !ok3 {
+		w.reject++
+		return false, false
+	}
+	pp := uint32(o.Key.DstPort)<<8 | uint32(o.Key.Proto)
+	id, e := p.lookup(keyHash(hs, hd, pp, ah), src, dst, pp<<8|uint32(app))
+	first := startOf(o, end)
+	p.update(id, e, o, first, end)
+	if p.addFlow(id, o.FlowHash) {
+		*p.uniq.at(id)++
+	}
+	if mark != nil {
+		marked = w.mark(p, id, e, o, mark, snap)
+	}
+	w.records++
+	if end > w.maxEnd {
+		w.maxEnd = end
+		if end >= w.trigger {
+			w.advance(end)
+		}
+	}
+	if w.pubLeft--; w.pubLeft == 0 {
+		w.publish()
+	}
+	return true, marked
+}
+
+func (w *Writer) mark(p *partial, id uint32, e *entry, o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) bool {
+	a := p.toAcc(e)
+	v := &w.view
+	v.Key = o.Key
+	v.WindowStart, v.WindowEnd = time.Unix(0, p.start).UTC(), time.Unix(0, p.start+w.size).UTC()
+	a.fill(v)
+	m := mark(v)
+	if m <= a.mark {
+		return false
+	}
+	if e.wide() {
+		p.wides[e.flows].mark = m
+	}
+	e.setMark(m)
+	if snap != nil {
+		snap.copyFrom(v)
+		snap.Mark = m
+		snap.UniqueFlows = uint64(*p.uniq.at(id))
+	}
+	return true
+}
+
+// advance moves the engine's closed boundary for an accepted end time.
+func (w *Writer) advance(end int64) {
+	w.pubWM.Store(w.maxEnd)
+	w.e.closeTo(floorWin(end-w.lateness, w.size))
+	if c := w.e.closed.Load(); c != w.seen {
+		w.handover(c)
+	}
+}
+
+// partialFor returns the partial of window win, opening one if needed, or
+// nil when the window closed meanwhile.
+func (w *Writer) partialFor(win int64) *partial {
+	for _, p := range w.wins {
+		if p.start == win {
+			w.last = p
+			return p
+		}
+	}
+	e := w.e
+	e.mu.Lock()
+	var p *partial
+	if n := len(e.free); n > 0 {
+		p, e.free = e.free[n-1], e.free[:n-1]
+	}
+	e.mu.Unlock()
+	if p == nil {
+		p = newPartial()
+	}
+	p.reset(win)
+	w.wins = append(w.wins, p)
+	w.minOpen.Store(w.oldest()) // before re-reading closed: see Engine
+	if c := e.closed.Load(); c != w.seen {
+		w.handover(c)
+	}
+	if win+w.size <= w.seen {
+		return nil
+	}
+	w.last = p
+	return p
+}
+
+func (w *Writer) oldest() int64 {
+	m := int64(math.MaxInt64)
+	for _, p := range w.wins {
+		m = min(m, p.start)
+	}
+	return m
+}
+
+// handover gives the engine the partials of the windows closed at c (all
+// of them when the Writer is done) and delivers what is complete.
+func (w *Writer) handover(c int64) {
+	w.seen = c
+	w.setTrigger()
+	e := w.e
+	e.mu.Lock()
+	keep := w.wins[:0]
+	for _, p := range w.wins {
+		if p.start+w.size <= c || w.done {
+			e.hand(p)
+		} else {
+			keep = append(keep, p)
+		}
+	}
+	clear(w.wins[len(keep):])
+	w.wins = keep
+	w.last = nil
+	w.publishLocked()
+	w.minOpen.Store(w.oldest())
+	e.mu.Unlock()
+	e.drain(false)
+}
+
+// hand files p as pending (or frees it when empty). e.mu is held.
+func (e *Engine) hand(p *partial) {
+	if p.ents.n == 0 {
+		e.free = append(e.free, p)
+		return
+	}
+	e.pending[p.start] = append(e.pending[p.start], p)
+}
+
+func (w *Writer) publish() {
+	w.pubLeft = publishEvery
+	w.pubRec.Store(w.records)
+	w.pubLate.Store(w.late)
+	w.pubRej.Store(w.reject)
+	w.pubWM.Store(w.maxEnd)
+	var n int64
+	for _, p := range w.wins {
+		n += int64(p.ents.n)
+	}
+	w.pubOpen.Store(n)
+}
+
+func (w *Writer) publishLocked() { w.publish() }
+
+// Sync hands over the partials of closed windows and publishes the
+// Writer's counters and watermark. Call it when the Writer is idle.
+func (w *Writer) Sync() {
+	if w.done {
+		return
+	}
+	if c := w.e.closed.Load(); c != w.seen {
+		w.handover(c)
+	}
+	w.publish()
+	w.e.drain(false)
+}
+
+// Close hands every partial over (open windows are merged when they
+// close), folds the Writer's counters into the engine's and unregisters it.
+// The Writer must not be used afterwards; Close is idempotent.
+func (w *Writer) Close() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.handover(w.e.closed.Load())
+	e := w.e
+	e.mu.Lock()
+	e.records += w.records
+	e.late += w.late
+	e.rejected += w.reject
+	e.advWM = max(e.advWM, w.maxEnd)
+	e.writers = slices.DeleteFunc(e.writers, func(x *Writer) bool { return x == w })
+	e.mu.Unlock()
+	e.drain(false)
+}
+
+func (e *Engine) closeTo(boundary int64) {
+	e.mu.Lock()
+	if boundary > e.closed.Load() {
+		e.closed.Store(boundary)
+	}
+	e.mu.Unlock()
+}
+
+// Advance moves the watermark to now if now is later (live mode) and
+// closes the windows it passes. Windows held by an idle Writer are
+// delivered when it syncs.
+func (e *Engine) Advance(now time.Time) {
+	t := now.UnixNano()
+	e.mu.Lock()
+	e.advWM = max(e.advWM, t)
+	e.mu.Unlock()
+	e.closeTo(floorWin(t-e.lateness, e.size))
+	e.drain(true)
+}
+
+// Flush closes every window. Aggregates of Writers that are closed (or
+// synced after Flush) are delivered before Flush returns; windows still
+// held by another Writer are delivered at its next Add, Sync or Close.
+func (e *Engine) Flush() {
+	e.closeTo(math.MaxInt64)
+	e.drain(true)
+}
+
+// drain delivers every complete window in order. With wait it waits for a
+// delivery in progress; without, it leaves the work to that delivery,
+// which re-checks after it finishes.
+func (e *Engine) drain(wait bool) {
+	for {
+		if wait {
+			e.emitMu.Lock()
+		} else if !e.emitMu.TryLock() {
+			return
+		}
+		for {
+			e.mu.Lock()
+			start, parts := e.nextReadyLocked()
+			e.mu.Unlock()
+			if parts == nil {
+				break
+			}
+			e.emit(start, parts)
+		}
+		e.emitMu.Unlock()
+		e.mu.Lock()
+		_, more := e.readyLocked()
+		e.mu.Unlock()
+		if !more {
+			return
+		}
+	}
+}
+
+// readyLocked returns the oldest pending window that is closed and held by
+// no registered Writer.
+func (e *Engine) readyLocked() (int64, bool) {
+	if len(e.pending) == 0 {
+		return 0, false
+	}
+	start := int64(math.MaxInt64)
+	for s := range e.pending {
+		start = min(start, s)
+	}
+	if start+e.size > e.closed.Load() {
+		return 0, false
+	}
+	for _, w := range e.writers {
+		if w.minOpen.Load() <= start {
+			return 0, false
+		}
+	}
+	return start, true
+}
+
+func (e *Engine) nextReadyLocked() (int64, []*partial) {
+	start, ok := e.readyLocked()
+	if !ok {
+		return 0, nil
+	}
+	parts := e.pending[start]
+	delete(e.pending, start)
+	return start, parts
+}
+
+// emit merges the partials of one window and calls onClose.
+func (e *Engine) emit(start int64, parts []*partial) {
+	slices.SortFunc(parts, func(x, y *partial) int { return int(y.ents.n) - int(x.ents.n) })
+	base := parts[0]
+	var out []*Aggregate
+	for i, p := range parts[1:] {
+		if !base.mergeFrom(p) {
+			// base holds parts[1:i+1] and p's new application names only.
+			out = mergeSlow(append([]*partial{base}, parts[i+1:]...), e.size)
+			break
+		}
+	}
+	if out == nil {
+		out = base.aggregates(e.size)
+	}
+	slices.SortFunc(out, func(x, y *Aggregate) int { return CompareKeys(&x.Key, &y.Key) })
+	e.mu.Lock()
+	e.free = append(e.free, parts...)
+	e.mu.Unlock()
+	e.closedN.Add(uint64(len(out)))
+	e.onClose(out)
+}
+
+// mergeSlow merges partials (none merged into another) through
+// Aggregates, when their application tables do not fit one partial.
+func mergeSlow(parts []*partial, size int64) []*Aggregate {
+	idx := make(map[Key]*Aggregate)
+	var out []*Aggregate
+	for _, p := range parts {
+		for _, g := range p.aggregates(size) {
+			if have := idx[g.Key]; have != nil {
+				_ = have.Merge(g) // same key and window by construction
+				continue
+			}
+			idx[g.Key] = g
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// EngineStats are an Engine's counters. Writers publish theirs every 1024
+// records and at Sync and Close, so a running Engine's figures may lag.
+type EngineStats struct {
+	Stats
+	// Rejected counts observations whose key could not be interned.
+	Rejected uint64
+	// Writers is the number of registered (not closed) Writers.
+	Writers int
+}
+
+// Stats returns the counters. Open counts the entries of every open
+// partial: a key split across Writers counts once per Writer.
+func (e *Engine) Stats() EngineStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := EngineStats{Stats: Stats{Records: e.records, Late: e.late, Closed: e.closedN.Load()},
+		Rejected: e.rejected, Writers: len(e.writers)}
+	for _, w := range e.writers {
+		st.Records += w.pubRec.Load()
+		st.Late += w.pubLate.Load()
+		st.Rejected += w.pubRej.Load()
+		st.Open += int(w.pubOpen.Load())
+	}
+	for _, ps := range e.pending {
+		for _, p := range ps {
+			st.Open += int(p.ents.n)
+		}
+	}
+	return st
+}
+
+// Watermark returns the newest end time published by the Writers or given
+// to Advance (zero time before any).
+func (e *Engine) Watermark() time.Time {
+	e.mu.Lock()
+	wm := e.advWM
+	for _, w := range e.writers {
+		wm = max(wm, w.pubWM.Load())
+	}
+	e.mu.Unlock()
+	if wm == minInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, wm).UTC()
+}

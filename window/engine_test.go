@@ -1,0 +1,464 @@
+package window
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// stream generates a random observation stream: many keys (IPv4 and IPv6,
+// several application protocols), end times moving forward with jitter
+// within the lateness, some far-late records, records ending exactly on a
+// boundary, missing or odd start times, and values large enough to leave
+// the compact entry.
+func stream(seed uint64, n, nkeys int, size, lateness time.Duration) []*Obs {
+	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	apps := []string{"", "tls", "dns", "http", "ssh"}
+	keys := make([]Key, nkeys)
+	for i := range keys {
+		var src, dst netip.Addr
+		if r.IntN(4) == 0 {
+			src = netip.AddrFrom16([16]byte{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, byte(r.IntN(8)), byte(i)})
+			dst = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)})
+		} else {
+			src = netip.AddrFrom4([4]byte{10, 0, byte(r.IntN(4)), byte(r.IntN(16))})
+			dst = netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})
+		}
+		keys[i] = Key{Src: src, Dst: dst, DstPort: uint16(r.IntN(3)) * 443, Proto: uint8(6 + r.IntN(2)*11), AppProto: apps[r.IntN(len(apps))]}
+	}
+	// Key 0 is hot and has many distinct flows (beyond the exact limit).
+	out := make([]*Obs, 0, n)
+	now := t0.Add(-time.Duration(r.IntN(int(size))))
+	for range n {
+		now = now.Add(time.Duration(r.IntN(int(size / 400))))
+		ki := 0
+		if r.IntN(3) != 0 {
+			ki = r.IntN(nkeys)
+		}
+		end := now.Add(-time.Duration(r.Int64N(int64(lateness + 1))))
+		switch r.IntN(40) {
+		case 0: // far late
+			end = now.Add(-lateness - size - time.Duration(r.Int64N(int64(2*size))))
+		case 1: // exactly on a boundary
+			end = now.Truncate(size)
+		}
+		o := &Obs{Key: keys[ki], End: end,
+			Upload: r.Uint64N(1 << 40), Download: r.Uint64N(1 << 30),
+			PktsUp: r.Uint64N(1 << 20), PktsDown: r.Uint64N(1 << 20),
+			SrcPort: uint16(r.IntN(65536)), DstPort: keys[ki].DstPort}
+		switch r.IntN(5) {
+		case 0: // no start
+		case 1:
+			o.Start = end.Add(time.Second) // after the end: end is used
+		case 2:
+			o.Start = end.Add(-100 * time.Hour) // beyond the compact first-seen range
+		default:
+			o.Start = end.Add(-time.Duration(r.Int64N(int64(time.Hour))))
+		}
+		if r.IntN(200) == 0 {
+			o.Upload = 1<<62 + r.Uint64N(1<<40) // largest beyond 48 bits
+		}
+		if r.IntN(300) == 0 {
+			o.PktsUp = 1<<33 + r.Uint64N(1<<20) // packets beyond 32 bits
+		}
+		if ki == 0 {
+			o.FlowHash = r.Uint64N(300)
+		} else {
+			o.FlowHash = r.Uint64N(6)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+type sink struct {
+	mu    sync.Mutex
+	aggs  []*Aggregate
+	calls []int64
+}
+
+func (s *sink) onClose(a []*Aggregate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.aggs = append(s.aggs, a...)
+	s.calls = append(s.calls, a[0].WindowStart.UnixNano())
+}
+
+// diffAggs compares two aggregate lists sorted by window then key.
+func diffAggs(t *testing.T, got, want []*Aggregate, withMark bool) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d aggregates, want %d", len(got), len(want))
+	}
+	bad := 0
+	for i := range want {
+		g, w := got[i], want[i]
+		gs, ws := g.Snapshot(), w.Snapshot()
+		if !withMark {
+			gs.Mark, ws.Mark = 0, 0
+		}
+		same := gs.Key == ws.Key && gs.WindowStart.Equal(ws.WindowStart) && gs.WindowEnd.Equal(ws.WindowEnd) &&
+			gs.FlowCount == ws.FlowCount && gs.UniqueFlows == ws.UniqueFlows &&
+			gs.Upload == ws.Upload && gs.Download == ws.Download && gs.PktsUp == ws.PktsUp && gs.PktsDown == ws.PktsDown &&
+			gs.FirstSeen.Equal(ws.FirstSeen) && gs.LastSeen.Equal(ws.LastSeen) &&
+			g.LargestBytes == w.LargestBytes && gs.LargestSrcPort == ws.LargestSrcPort && gs.LargestDstPort == ws.LargestDstPort &&
+			gs.Mark == ws.Mark
+		if !same {
+			if bad++; bad <= 3 {
+				t.Errorf("aggregate %d:\n got %+v largest %d\nwant %+v largest %d", i, gs, g.LargestBytes, ws, w.LargestBytes)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d aggregates differ", bad, len(want))
+	}
+}
+
+func upMark(a *Aggregate) uint8 {
+	switch {
+	case a.Upload >= 1<<44:
+		return 2
+	case a.Upload >= 1<<42:
+		return 1
+	}
+	return 0
+}
+
+// TestEngineDifferential feeds the same streams to the reference
+// Aggregator and to an Engine with several Writers, interleaved from one
+// goroutine, and wants identical aggregates (including unique-flow counts
+// beyond the exact limit: both counters see the same flow hashes), late
+// counts, close calls and early marks.
+func TestEngineDifferential(t *testing.T) {
+	for _, tc := range []struct {
+		seed     uint64
+		writers  int
+		byKey    bool // route each key to one Writer (early marks then agree)
+		advance  bool
+		size     time.Duration
+		lateness time.Duration
+	}{
+		{1, 1, true, false, 15 * time.Minute, 2 * time.Minute},
+		{2, 3, true, true, 15 * time.Minute, 2 * time.Minute},
+		{3, 4, false, false, 5 * time.Minute, time.Minute},
+		{4, 2, false, true, time.Hour, 0},
+		{5, 5, false, false, time.Minute, 30 * time.Second},
+	} {
+		t.Run(fmt.Sprintf("seed%d/w%d/byKey=%v", tc.seed, tc.writers, tc.byKey), func(t *testing.T) {
+			obs := stream(tc.seed, 30000, 700, tc.size, tc.lateness)
+			var rs, es sink
+			ref, err := New(rs.onClose, WithSize(tc.size), WithLateness(tc.lateness))
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng, err := NewEngine(es.onClose, WithSize(tc.size), WithLateness(tc.lateness))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws := make([]*Writer, tc.writers)
+			for i := range ws {
+				ws[i] = eng.NewWriter()
+			}
+			var refSnap, engSnap Snapshot
+			for i, o := range obs {
+				wi := i % len(ws)
+				if tc.byKey {
+					wi = int(hashKey(&o.Key, 0) % uint64(len(ws)))
+				}
+				rok, rm := ref.AddMarked(o, upMark, &refSnap)
+				eok, em := ws[wi].AddMarked(o, upMark, &engSnap)
+				if rok != eok {
+					t.Fatalf("record %d: reference accepted %v, engine %v", i, rok, eok)
+				}
+				if tc.byKey && (rm != em || rm && (refSnap.Mark != engSnap.Mark || refSnap.Upload != engSnap.Upload || refSnap.FlowCount != engSnap.FlowCount)) {
+					t.Fatalf("record %d: reference marked %v %+v, engine %v %+v", i, rm, refSnap, em, engSnap)
+				}
+				if tc.byKey && rm && !uniqueClose(engSnap.UniqueFlows, refSnap.UniqueFlows) {
+					t.Fatalf("record %d: snapshot unique flows %d, reference %d", i, engSnap.UniqueFlows, refSnap.UniqueFlows)
+				}
+				if tc.advance && i == len(obs)/2 {
+					now := o.End.Add(3 * tc.size)
+					ref.Advance(now)
+					eng.Advance(now)
+				}
+			}
+			for _, w := range ws {
+				w.Close()
+			}
+			ref.Flush()
+			eng.Flush()
+			diffAggs(t, es.aggs, rs.aggs, tc.byKey)
+			if !slices.Equal(es.calls, rs.calls) {
+				t.Errorf("close calls %v, want %v", es.calls, rs.calls)
+			}
+			rst, est := ref.Stats(), eng.Stats()
+			if est.Records != rst.Records || est.Late != rst.Late || est.Closed != rst.Closed || est.Open != 0 {
+				t.Errorf("stats %+v, want %+v", est, rst)
+			}
+			if rst.Late == 0 || len(rs.aggs) < 100 {
+				t.Errorf("stream too tame: %d late, %d aggregates", rst.Late, len(rs.aggs))
+			}
+			if !eng.Watermark().Equal(ref.Watermark()) && !tc.advance {
+				t.Errorf("watermark %v, want %v", eng.Watermark(), ref.Watermark())
+			}
+		})
+	}
+}
+
+// TestEngineSyncDelivers: a window closes when its Writers hand over; an
+// idle Writer holding it delays delivery until it syncs.
+func TestEngineSyncDelivers(t *testing.T) {
+	var s sink
+	e, _ := NewEngine(s.onClose)
+	a, b := e.NewWriter(), e.NewWriter()
+	k := key("10.0.0.1", "198.51.100.1", 443)
+	a.Add(obs(k, t0.Add(time.Minute), 1, 0, 1))
+	b.Add(obs(k, t0.Add(2*time.Minute), 2, 0, 2))
+	a.Add(obs(k, t0.Add(20*time.Minute), 4, 0, 3)) // closes [t0, t0+15m)
+	if len(s.aggs) != 0 {
+		t.Fatalf("delivered before b handed over: %d", len(s.aggs))
+	}
+	b.Sync()
+	if len(s.aggs) != 1 || s.aggs[0].Upload != 3 || s.aggs[0].FlowCount != 2 || s.aggs[0].Unique.Count() != 2 {
+		t.Fatalf("after Sync: %+v", s.aggs)
+	}
+	// An idle Writer with nothing in the window does not delay it.
+	e.Advance(t0.Add(time.Hour))
+	if len(s.aggs) != 1 {
+		t.Fatalf("a still holds the second window but %d delivered", len(s.aggs))
+	}
+	a.Sync()
+	if len(s.aggs) != 2 || s.aggs[1].Upload != 4 {
+		t.Fatalf("after a.Sync: %d", len(s.aggs))
+	}
+	a.Close()
+	b.Close()
+	if st := e.Stats(); st.Records != 3 || st.Closed != 2 || st.Writers != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestEngineRejects counts keys that cannot be interned.
+func TestEngineRejects(t *testing.T) {
+	var s sink
+	e, _ := NewEngine(s.onClose)
+	w := e.NewWriter()
+	k := Key{Src: netip.MustParseAddr("fe80::1%eth0"), Dst: netip.MustParseAddr("2001:db8::1"), DstPort: 1}
+	if w.Add(obs(k, t0, 1, 0, 1)) {
+		t.Error("zoned address accepted")
+	}
+	for i := range maxApps + 1 {
+		k := key("10.0.0.1", "198.51.100.1", 443)
+		k.AppProto = fmt.Sprint("app", i)
+		ok := w.Add(obs(k, t0, 1, 0, 1))
+		if ok != (i < maxApps) {
+			t.Errorf("app %d accepted %v", i, ok)
+		}
+	}
+	w.Close()
+	e.Flush()
+	if st := e.Stats(); st.Rejected != 2 || st.Records != maxApps || len(s.aggs) != maxApps {
+		t.Errorf("stats %+v, %d aggregates", st, len(s.aggs))
+	}
+}
+
+// TestEngineMergeAppOverflow merges partials whose application tables do
+// not fit one partial (the slow merge path).
+func TestEngineMergeAppOverflow(t *testing.T) {
+	var rs, es sink
+	ref, _ := New(rs.onClose)
+	e, _ := NewEngine(es.onClose)
+	ws := []*Writer{e.NewWriter(), e.NewWriter(), e.NewWriter()}
+	for i := range 600 {
+		k := key("10.0.0.1", "198.51.100.1", 443)
+		k.AppProto = fmt.Sprint("app", i%400)
+		o := obs(k, t0.Add(time.Duration(i)*time.Millisecond), uint64(i), 1, uint64(i%7))
+		w := ws[(i/200)%3]
+		if !w.Add(o) || !ref.Add(o) {
+			t.Fatalf("record %d rejected", i)
+		}
+	}
+	for _, w := range ws {
+		w.Close()
+	}
+	ref.Flush()
+	e.Flush()
+	diffAggs(t, es.aggs, rs.aggs, true)
+}
+
+// TestEngineMergeProperty: however records are split across Writers, the
+// delivered aggregates are the same.
+func TestEngineMergeProperty(t *testing.T) {
+	obs := stream(9, 20000, 300, 15*time.Minute, 2*time.Minute)
+	var base []*Aggregate
+	for _, n := range []int{1, 2, 7} {
+		var s sink
+		e, _ := NewEngine(s.onClose, WithLateness(24*time.Hour))
+		ws := make([]*Writer, n)
+		for i := range ws {
+			ws[i] = e.NewWriter()
+		}
+		r := rand.New(rand.NewPCG(uint64(n), 1))
+		for _, o := range obs {
+			ws[r.IntN(n)].Add(o)
+		}
+		for _, w := range ws {
+			w.Close()
+		}
+		e.Flush()
+		if base == nil {
+			base = s.aggs
+			continue
+		}
+		diffAggs(t, s.aggs, base, false)
+	}
+}
+
+// TestEngineConcurrent runs Writers on several goroutines with Advance and
+// Stats alongside (run it with -race) and checks that the delivered
+// aggregates are those of the records the Writers accepted.
+func TestEngineConcurrent(t *testing.T) {
+	const g = 4
+	var s sink
+	e, _ := NewEngine(s.onClose, WithSize(time.Minute), WithLateness(10*time.Second))
+	accepted := make([][]*Obs, g)
+	var wg sync.WaitGroup
+	for i := range g {
+		wg.Go(func() {
+			w := e.NewWriter()
+			defer w.Close()
+			for j, o := range stream(uint64(100+i), 20000, 200, time.Minute, 10*time.Second) {
+				if w.Add(o) {
+					accepted[i] = append(accepted[i], o)
+				}
+				if j%500 == 0 {
+					w.Sync()
+				}
+			}
+		})
+	}
+	stop := make(chan struct{})
+	var side sync.WaitGroup
+	side.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_ = e.Stats()
+				_ = e.Watermark()
+				e.Advance(t0.Add(-time.Hour))
+				runtime.Gosched()
+			}
+		}
+	})
+	wg.Wait()
+	close(stop)
+	side.Wait()
+	e.Flush()
+	var rs sink
+	ref, _ := New(rs.onClose, WithSize(time.Minute), WithLateness(1000*time.Hour))
+	n := 0
+	for _, a := range accepted {
+		for _, o := range a {
+			ref.Add(o)
+			n++
+		}
+	}
+	ref.Flush()
+	diffAggs(t, s.aggs, rs.aggs, false)
+	if st := e.Stats(); st.Records != uint64(n) || st.Records+st.Late != g*20000 {
+		t.Errorf("stats %+v, accepted %d", st, n)
+	}
+	for i := 1; i < len(s.calls); i++ {
+		if s.calls[i] <= s.calls[i-1] {
+			t.Fatalf("close calls out of order: %v", s.calls)
+		}
+	}
+}
+
+func TestEngineAddNoAlloc(t *testing.T) {
+	e, _ := NewEngine(func([]*Aggregate) {}, WithLateness(24*time.Hour))
+	w := e.NewWriter()
+	defer w.Close()
+	keys := make([]*Obs, 5000)
+	for i := range keys {
+		k := Key{Src: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), Dst: netip.AddrFrom16([16]byte{0x20, 1, 15: byte(i)}), DstPort: 443, Proto: 6, AppProto: "tls"}
+		keys[i] = obs(k, t0.Add(time.Minute), 100, 10, uint64(i))
+	}
+	for _, o := range keys {
+		w.Add(o)
+	}
+	i := 0
+	if n := testing.AllocsPerRun(10000, func() { w.Add(keys[i%len(keys)]); i++ }); n != 0 {
+		t.Errorf("Add allocates %v times per known-key record", n)
+	}
+	var snap Snapshot
+	if n := testing.AllocsPerRun(10000, func() { w.AddMarked(keys[i%len(keys)], upMark, &snap); i++ }); n != 0 {
+		t.Errorf("AddMarked allocates %v times per record", n)
+	}
+	// A recycled partial takes a new window's keys without allocating.
+	w.Sync()
+	for _, o := range keys {
+		o.End = o.End.Add(48 * time.Hour) // closes the first window
+	}
+	w.Add(keys[0])
+	for _, o := range keys {
+		o.End = o.End.Add(15 * time.Minute)
+	}
+	i = 0
+	if n := testing.AllocsPerRun(len(keys)-1, func() { w.Add(keys[i]); i++ }); n != 0 {
+		t.Errorf("Add allocates %v times per new key in a recycled partial", n)
+	}
+}
+
+func TestEntrySize(t *testing.T) {
+	if s := unsafeSizeofEntry(); s != 64 {
+		t.Errorf("entry is %d bytes, want 64", s)
+	}
+}
+
+func unsafeSizeofEntry() uintptr { return unsafe.Sizeof(entry{}) }
+
+// uniqueClose: exact counts agree while the reference is exact (<= 64),
+// then within its 2% estimate error.
+func uniqueClose(exact, ref uint64) bool {
+	if exact <= 64 {
+		return exact == ref
+	}
+	d := float64(ref) - float64(exact)
+	return d <= 0.02*float64(exact) && -d <= 0.02*float64(exact)
+}
+
+// TestEngineMarkMerges: a key split across Writers ends with the highest
+// mark any of them set, whichever partial is the merge base.
+func TestEngineMarkMerges(t *testing.T) {
+	for _, bigFirst := range []bool{true, false} {
+		var s sink
+		e, _ := NewEngine(s.onClose)
+		a, b := e.NewWriter(), e.NewWriter()
+		k := key("10.0.0.1", "198.51.100.1", 443)
+		hi := func(*Aggregate) uint8 { return 2 }
+		lo := func(*Aggregate) uint8 { return 1 }
+		a.AddMarked(obs(k, t0, 1, 0, 1), hi, nil)
+		b.AddMarked(obs(k, t0, 1, 0, 2), lo, nil)
+		other := key("10.0.0.2", "198.51.100.1", 443)
+		if bigFirst {
+			a.Add(obs(other, t0, 1, 0, 1))
+		} else {
+			b.Add(obs(other, t0, 1, 0, 1))
+		}
+		a.Close()
+		b.Close()
+		e.Flush()
+		if len(s.aggs) != 2 || s.aggs[0].Mark != 2 || s.aggs[0].FlowCount != 2 || s.aggs[0].Unique.Count() != 2 {
+			t.Errorf("bigFirst=%v: %+v", bigFirst, s.aggs[0].Snapshot())
+		}
+	}
+}

@@ -1,0 +1,572 @@
+package window
+
+import (
+	"math"
+	"math/bits"
+	"net/netip"
+	"time"
+)
+
+// A partial is one Writer's private totals for one window: an append-only
+// address table and application-protocol table that intern a Key into 12
+// bytes, an open-addressing index over 64-byte entries stored in chunks, and
+// an open-addressing set of (entry, flow hash) pairs for unique_flows.
+// Nothing in it is shared while its Writer owns it; once handed over it is
+// read and merged by the engine only.
+type partial struct {
+	start int64 // window start, ns since the epoch
+
+	addrs   chunked[addrRec]
+	addrIdx table // slot → address id+1
+
+	apps    []string // id → application protocol; apps[0] == ""
+	appHash []uint64
+	lastApp string
+	lastID  uint8
+
+	ents   chunked[entry]
+	uniq   chunked[uint32] // local distinct flows per entry
+	keyIdx table           // slot → entry id+1
+	wides  []acc           // full-precision totals of entries flagged wide
+
+	// Flow set: (entry id, FlowHash) pairs, fk == 0 marks an empty slot.
+	fh    []uint64
+	fk    []uint32
+	nflow int
+}
+
+// entry is a key's running totals, 64 bytes. Counters that could not be
+// held exactly in their compact form send the entry to p.wides.
+type entry struct {
+	up, down uint64
+	lg       uint64 // largest flow bytes (48 bits) | largest src port << 48
+	fst      uint64 // first seen − window start, signed 48 bits | largest dst port << 48
+	lst      uint64 // last seen − window start (48 bits) | mark << 48 | flags << 56
+	src, dst uint32 // address ids
+	k2       uint32 // dst port << 16 | proto << 8 | app id
+	flows    uint32 // flow records, or the index in wides when flagWide
+	pktsUp   uint32
+	pktsDown uint32
+}
+
+const (
+	mask48   = 1<<48 - 1
+	maxOff   = 1<<47 - 1
+	minOff   = -1 << 47
+	flagWide = 1
+)
+
+func (e *entry) lgBytes() uint64   { return e.lg & mask48 }
+func (e *entry) firstOff() int64   { return int64(e.fst<<16) >> 16 }
+func (e *entry) lastOff() int64    { return int64(e.lst & mask48) }
+func (e *entry) mark() uint8       { return uint8(e.lst >> 48) }
+func (e *entry) flags() uint8      { return uint8(e.lst >> 56) }
+func (e *entry) setMark(m uint8)   { e.lst = e.lst&^(0xff<<48) | uint64(m)<<48 }
+func (e *entry) wide() bool        { return e.flags()&flagWide != 0 }
+func (e *entry) lsport() uint16    { return uint16(e.lg >> 48) }
+func (e *entry) ldport() uint16    { return uint16(e.fst >> 48) }
+func (e *entry) dstPort() uint16   { return uint16(e.k2 >> 16) }
+func (e *entry) proto() uint8      { return uint8(e.k2 >> 8) }
+func (e *entry) app() uint8        { return uint8(e.k2) }
+func (e *entry) portProto() uint32 { return e.k2 >> 8 }
+
+// acc is an entry's totals at full precision.
+type acc struct {
+	flows, up, down  uint64
+	pktsUp, pktsDown uint64
+	largest          uint64
+	first, last      int64 // ns since the epoch
+	lsport, ldport   uint16
+	mark             uint8
+}
+
+// startOf returns the time first_seen takes from o (its start, or its end
+// when the start is missing or after the end), as the reference does.
+func startOf(o *Obs, end int64) int64 {
+	if o.Start.IsZero() || o.Start.After(o.End) {
+		return end
+	}
+	return o.Start.UnixNano()
+}
+
+// add folds o into a exactly like Aggregate.add.
+func (a *acc) add(o *Obs, first, end int64) {
+	a.flows++
+	a.up += o.Upload
+	a.down += o.Download
+	a.pktsUp += o.PktsUp
+	a.pktsDown += o.PktsDown
+	if a.flows == 1 || first < a.first {
+		a.first = first
+	}
+	if a.flows == 1 || end > a.last {
+		a.last = end
+	}
+	if b := o.Upload + o.Download; b > a.largest || a.flows == 1 {
+		a.largest, a.lsport, a.ldport = b, o.SrcPort, o.DstPort
+	}
+}
+
+// merge folds b into a exactly like Aggregate.Merge.
+func (a *acc) merge(b *acc) {
+	if b.flows == 0 {
+		return
+	}
+	a.mark = max(a.mark, b.mark)
+	if a.flows == 0 || b.largest > a.largest {
+		a.largest, a.lsport, a.ldport = b.largest, b.lsport, b.ldport
+	}
+	if a.flows == 0 || b.first < a.first {
+		a.first = b.first
+	}
+	if a.flows == 0 || b.last > a.last {
+		a.last = b.last
+	}
+	a.flows += b.flows
+	a.up += b.up
+	a.down += b.down
+	a.pktsUp += b.pktsUp
+	a.pktsDown += b.pktsDown
+}
+
+// addrRec is an interned address: its 16 bytes and its kind (0 for the
+// zero Addr, 4 or 6).
+type addrRec struct {
+	a    [16]byte
+	kind uint8
+}
+
+func (r *addrRec) addr() netip.Addr {
+	switch r.kind {
+	case 4:
+		return netip.AddrFrom4([4]byte(r.a[12:16]))
+	case 6:
+		return netip.AddrFrom16(r.a)
+	}
+	return netip.Addr{}
+}
+
+func (r *addrRec) hash() uint64 {
+	return mix(mix2(le64(r.a[0:8])^uint64(r.kind), le64(r.a[8:16])))
+}
+
+// mix2 folds two words: the XOR of both halves of a 128-bit product of
+// salted inputs.
+func mix2(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a^0x243f6a8885a308d3, b^0x13198a2e03707344)
+	return hi ^ lo
+}
+
+func keyHash(hs, hd uint64, portProto uint32, ah uint64) uint64 {
+	return mix(hs ^ bits.RotateLeft64(hd, 29) ^ uint64(portProto)*0x9e3779b97f4a7c15 ^ ah)
+}
+
+func appStringHash(s string) uint64 {
+	h := uint64(0xcbf29ce484222325)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 0x100000001b3
+	}
+	return mix(h)
+}
+
+// maxApps is the number of distinct application protocols (besides "")
+// one partial can intern.
+const maxApps = 255
+
+// chunked is an append-only array stored in fixed-size chunks, so growing
+// it never copies and wastes at most one chunk.
+type chunked[T any] struct {
+	chunks [][]T
+	n      uint32
+}
+
+const (
+	chunkBits = 10
+	chunkLen  = 1 << chunkBits
+)
+
+func (c *chunked[T]) at(i uint32) *T { return &c.chunks[i>>chunkBits][i&(chunkLen-1)] }
+
+func (c *chunked[T]) push() (uint32, *T) {
+	i := c.n
+	if int(i>>chunkBits) == len(c.chunks) {
+		c.chunks = append(c.chunks, make([]T, chunkLen))
+	}
+	c.n++
+	p := c.at(i)
+	var zero T
+	*p = zero
+	return i, p
+}
+
+// table is an open-addressing index of ids+1 (0 is empty), linear probing,
+// power-of-two size, at most 3/4 full.
+type table struct {
+	slots []uint32
+	shift uint8
+	n     int
+}
+
+func (t *table) init(log2 uint8) {
+	if cap(t.slots) >= 1<<log2 {
+		t.slots = t.slots[:1<<log2]
+		clear(t.slots)
+	} else {
+		t.slots = make([]uint32, 1<<log2)
+	}
+	t.shift = 64 - log2
+	t.n = 0
+}
+
+func (t *table) full() bool { return (t.n+1)*4 > len(t.slots)*3 }
+
+func newPartial() *partial {
+	p := &partial{}
+	p.addrIdx.init(10)
+	p.keyIdx.init(10)
+	p.fh = make([]uint64, 1<<10)
+	p.fk = make([]uint32, 1<<10)
+	p.apps = append(p.apps, "")
+	p.appHash = append(p.appHash, appStringHash(""))
+	return p
+}
+
+// reset empties p for another window, keeping its memory.
+func (p *partial) reset(start int64) {
+	p.start = start
+	p.addrs.n = 0
+	p.addrIdx.init(uint8(64 - p.addrIdx.shift))
+	p.apps, p.appHash = p.apps[:1], p.appHash[:1]
+	p.lastApp, p.lastID = "", 0
+	p.ents.n, p.uniq.n = 0, 0
+	p.keyIdx.init(uint8(64 - p.keyIdx.shift))
+	p.wides = p.wides[:0]
+	clear(p.fk)
+	p.nflow = 0
+}
+
+// addrID interns a; ok is false for an address with a zone.
+func (p *partial) addrID(a netip.Addr) (id uint32, h uint64, ok bool) {
+	var r addrRec
+	if a.Is4() {
+		r.kind = 4
+	} else if a.Is6() {
+		if a.Zone() != "" {
+			return 0, 0, false
+		}
+		r.kind = 6
+	}
+	r.a = a.As16()
+	h = r.hash()
+	return p.internAddr(&r, h), h, true
+}
+
+func (p *partial) internAddr(r *addrRec, h uint64) uint32 {
+	t := &p.addrIdx
+	mask := uint64(len(t.slots) - 1)
+	for i := h >> t.shift; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s == 0 {
+			if t.full() {
+				p.growAddrs()
+				return p.internAddr(r, h)
+			}
+			id, q := p.addrs.push()
+			*q = *r
+			t.slots[i] = id + 1
+			t.n++
+			return id
+		}
+		if *p.addrs.at(s - 1) == *r {
+			return s - 1
+		}
+	}
+}
+
+func (p *partial) growAddrs() {
+	t := &p.addrIdx
+	t.slots = make([]uint32, 2*len(t.slots))
+	t.shift--
+	mask := uint64(len(t.slots) - 1)
+	for id := uint32(0); id < p.addrs.n; id++ {
+		i := p.addrs.at(id).hash() >> t.shift
+		for t.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = id + 1
+	}
+}
+
+// appID interns s; ok is false when the table is full.
+func (p *partial) appID(s string) (uint8, uint64, bool) {
+	if s == "" {
+		return 0, p.appHash[0], true
+	}
+	if s == p.lastApp {
+		return p.lastID, p.appHash[p.lastID], true
+	}
+	for i := 1; i < len(p.apps); i++ {
+		if p.apps[i] == s {
+			p.lastApp, p.lastID = s, uint8(i)
+			return uint8(i), p.appHash[i], true
+		}
+	}
+	if len(p.apps) > maxApps {
+		return 0, 0, false
+	}
+	p.apps = append(p.apps, s)
+	p.appHash = append(p.appHash, appStringHash(s))
+	p.lastApp, p.lastID = s, uint8(len(p.apps)-1)
+	return p.lastID, p.appHash[p.lastID], true
+}
+
+func (p *partial) entryHash(e *entry) uint64 {
+	return keyHash(p.addrs.at(e.src).hash(), p.addrs.at(e.dst).hash(), e.portProto(), p.appHash[e.app()])
+}
+
+// lookup finds or inserts the entry of (src, dst, k2) whose hash is kh.
+// A new entry is zeroed with first seen at the largest offset.
+func (p *partial) lookup(kh uint64, src, dst, k2 uint32) (uint32, *entry) {
+	t := &p.keyIdx
+	mask := uint64(len(t.slots) - 1)
+	for i := kh >> t.shift; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s == 0 {
+			if t.full() {
+				p.growKeys()
+				return p.lookup(kh, src, dst, k2)
+			}
+			id, e := p.ents.push()
+			e.src, e.dst, e.k2 = src, dst, k2
+			e.fst = uint64(maxOff) & mask48
+			_, u := p.uniq.push()
+			*u = 0
+			t.slots[i] = id + 1
+			t.n++
+			return id, e
+		}
+		e := p.ents.at(s - 1)
+		if e.src == src && e.dst == dst && e.k2 == k2 {
+			return s - 1, e
+		}
+	}
+}
+
+func (p *partial) growKeys() {
+	t := &p.keyIdx
+	t.slots = make([]uint32, 2*len(t.slots))
+	t.shift--
+	mask := uint64(len(t.slots) - 1)
+	for id := uint32(0); id < p.ents.n; id++ {
+		i := p.entryHash(p.ents.at(id)) >> t.shift
+		for t.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = id + 1
+	}
+}
+
+// addFlow records (id, fh) in the flow set and reports whether it is new.
+func (p *partial) addFlow(id uint32, fh uint64) bool {
+	mask := uint64(len(p.fk) - 1)
+	shift := 64 - uint(bits.TrailingZeros(uint(len(p.fk))))
+	k := id + 1
+	for i := mix(fh^uint64(k)*0x9e3779b97f4a7c15) >> shift; ; i = (i + 1) & mask {
+		s := p.fk[i]
+		if s == 0 {
+			if (p.nflow+1)*4 > len(p.fk)*3 {
+				p.growFlows()
+				return p.addFlow(id, fh)
+			}
+			p.fk[i], p.fh[i] = k, fh
+			p.nflow++
+			return true
+		}
+		if s == k && p.fh[i] == fh {
+			return false
+		}
+	}
+}
+
+func (p *partial) growFlows() {
+	ofh, ofk := p.fh, p.fk
+	n := 2 * len(ofk)
+	p.fh, p.fk = make([]uint64, n), make([]uint32, n)
+	mask := uint64(n - 1)
+	shift := 64 - uint(bits.TrailingZeros(uint(n)))
+	for j, k := range ofk {
+		if k == 0 {
+			continue
+		}
+		i := mix(ofh[j]^uint64(k)*0x9e3779b97f4a7c15) >> shift
+		for p.fk[i] != 0 {
+			i = (i + 1) & mask
+		}
+		p.fk[i], p.fh[i] = k, ofh[j]
+	}
+}
+
+// update folds o into entry e (id) of p: the compact fast path, or the
+// wide one when a value does not fit.
+func (p *partial) update(id uint32, e *entry, o *Obs, first, end int64) {
+	if e.wide() {
+		p.wides[e.flows].add(o, first, end)
+		return
+	}
+	nu := uint64(e.pktsUp) + o.PktsUp
+	nd := uint64(e.pktsDown) + o.PktsDown
+	fo := first - p.start
+	b := o.Upload + o.Download
+	isFirst := e.flows == 0
+	takeLg := isFirst || b > e.lgBytes()
+	if e.flows == math.MaxUint32 || nu > math.MaxUint32 || nd > math.MaxUint32 ||
+		fo < minOff || fo > maxOff || (takeLg && b > mask48) ||
+		o.PktsUp > math.MaxUint32 || o.PktsDown > math.MaxUint32 {
+		a := p.toAcc(e)
+		a.add(o, first, end)
+		p.goWide(e, &a)
+		return
+	}
+	e.flows++
+	e.up += o.Upload
+	e.down += o.Download
+	e.pktsUp, e.pktsDown = uint32(nu), uint32(nd)
+	if fo < e.firstOff() {
+		e.fst = e.fst&^mask48 | uint64(fo)&mask48
+	}
+	if lo := end - p.start; lo > e.lastOff() {
+		e.lst = e.lst&^mask48 | uint64(lo)
+	}
+	if takeLg {
+		e.lg = b | uint64(o.SrcPort)<<48
+		e.fst = e.fst&mask48 | uint64(o.DstPort)<<48
+	}
+}
+
+// toAcc reads entry e at full precision.
+func (p *partial) toAcc(e *entry) acc {
+	if e.wide() {
+		a := p.wides[e.flows]
+		a.mark = e.mark()
+		return a
+	}
+	return acc{
+		flows: uint64(e.flows), up: e.up, down: e.down,
+		pktsUp: uint64(e.pktsUp), pktsDown: uint64(e.pktsDown),
+		largest: e.lgBytes(), lsport: e.lsport(), ldport: e.ldport(),
+		first: p.start + e.firstOff(), last: p.start + e.lastOff(), mark: e.mark(),
+	}
+}
+
+// goWide moves e's totals to a (which already holds them) in p.wides.
+func (p *partial) goWide(e *entry, a *acc) {
+	e.lst = uint64(a.mark)<<48 | uint64(flagWide)<<56
+	e.flows = uint32(len(p.wides))
+	p.wides = append(p.wides, *a)
+}
+
+// store writes a into entry e, compactly when it fits.
+func (p *partial) store(e *entry, a *acc) {
+	if e.wide() {
+		p.wides[e.flows] = *a
+		e.setMark(a.mark)
+		return
+	}
+	fo, lo := a.first-p.start, a.last-p.start
+	if a.flows > math.MaxUint32 || a.pktsUp > math.MaxUint32 || a.pktsDown > math.MaxUint32 ||
+		a.largest > mask48 || fo < minOff || fo > maxOff || lo < 0 || lo > maxOff {
+		p.goWide(e, a)
+		return
+	}
+	e.flows, e.up, e.down = uint32(a.flows), a.up, a.down
+	e.pktsUp, e.pktsDown = uint32(a.pktsUp), uint32(a.pktsDown)
+	e.lg = a.largest | uint64(a.lsport)<<48
+	e.fst = uint64(fo)&mask48 | uint64(a.ldport)<<48
+	e.lst = uint64(lo) | uint64(a.mark)<<48
+}
+
+// key rebuilds the Key of e.
+func (p *partial) key(e *entry) Key {
+	return Key{
+		Src: p.addrs.at(e.src).addr(), Dst: p.addrs.at(e.dst).addr(),
+		DstPort: e.dstPort(), Proto: e.proto(), AppProto: p.apps[e.app()],
+	}
+}
+
+// mergeFrom folds b (same window) into p and reports false, leaving p
+// partly merged, only when p's application table overflows; the caller
+// then falls back to merging Aggregates.
+func (p *partial) mergeFrom(b *partial) bool {
+	var appMap [maxApps + 1]uint8
+	for i := 1; i < len(b.apps); i++ {
+		id, _, ok := p.appID(b.apps[i])
+		if !ok {
+			return false
+		}
+		appMap[i] = id
+	}
+	addrMap := make([]uint32, b.addrs.n)
+	addrH := make([]uint64, b.addrs.n)
+	for i := uint32(0); i < b.addrs.n; i++ {
+		r := b.addrs.at(i)
+		addrH[i] = r.hash()
+		addrMap[i] = p.internAddr(r, addrH[i])
+	}
+	entMap := make([]uint32, b.ents.n)
+	for i := uint32(0); i < b.ents.n; i++ {
+		be := b.ents.at(i)
+		app := appMap[be.app()]
+		kh := keyHash(addrH[be.src], addrH[be.dst], be.portProto(), p.appHash[app])
+		id, e := p.lookup(kh, addrMap[be.src], addrMap[be.dst], be.k2&^0xff|uint32(app))
+		entMap[i] = id
+		ba := b.toAcc(be)
+		if e.flows == 0 && !e.wide() {
+			p.store(e, &ba)
+			continue
+		}
+		a := p.toAcc(e)
+		a.merge(&ba)
+		p.store(e, &a)
+	}
+	for j, k := range b.fk {
+		if k != 0 {
+			id := entMap[k-1]
+			if p.addFlow(id, b.fh[j]) {
+				*p.uniq.at(id)++
+			}
+		}
+	}
+	return true
+}
+
+// aggregates converts p into Aggregates (unsorted), feeding each key's
+// flow hashes to its unique-flow counter.
+func (p *partial) aggregates(size int64) []*Aggregate {
+	ws, we := time.Unix(0, p.start).UTC(), time.Unix(0, p.start+size).UTC()
+	aggs := make([]Aggregate, p.ents.n)
+	out := make([]*Aggregate, p.ents.n)
+	for i := uint32(0); i < p.ents.n; i++ {
+		e := p.ents.at(i)
+		a := p.toAcc(e)
+		g := &aggs[i]
+		g.Key = p.key(e)
+		g.WindowStart, g.WindowEnd = ws, we
+		a.fill(g)
+		out[i] = g
+	}
+	for j, k := range p.fk {
+		if k != 0 {
+			aggs[k-1].Unique.Add(p.fh[j])
+		}
+	}
+	return out
+}
+
+// fill copies a's totals into g (not Key, window or Unique).
+func (a *acc) fill(g *Aggregate) {
+	g.FlowCount, g.Upload, g.Download = a.flows, a.up, a.down
+	g.PktsUp, g.PktsDown = a.pktsUp, a.pktsDown
+	g.FirstSeen, g.LastSeen = time.Unix(0, a.first).UTC(), time.Unix(0, a.last).UTC()
+	g.LargestBytes, g.LargestSrcPort, g.LargestDstPort = a.largest, a.lsport, a.ldport
+	g.Mark = a.mark
+}
