@@ -11,6 +11,8 @@ import (
 
 // BenchmarkDecode measures records/s decoding a datagram of 30 records
 // (v9, IPFIX, v5) or 8 samples (sFlow); templates are sent beforehand.
+// NetFlow v9 and IPFIX run on both decoding paths, side by side: /fast
+// (compiled templates, the default) and /goflow2.
 func BenchmarkDecode(b *testing.B) {
 	now := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	exporter := netip.MustParseAddr("192.0.2.1")
@@ -23,46 +25,70 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 	v9t, it := flowtest.V9Template(256, false), flowtest.IPFIXTemplate(257, false)
+	v9t6 := flowtest.V9Template(258, true)
+	// An IPFIX template with a variable-length field (interfaceName).
+	itv := flowtest.IPFIXTemplate(259, false)
+	itv.Fields = append(itv.Fields, flowtest.Field{Type: 82, Length: flowtest.Variable})
+	flows6 := make([]flowtest.Flow, len(flows))
+	flowsv := make([]flowtest.Flow, len(flows))
+	for i, f := range flows {
+		f.Src, f.Dst = netip.AddrFrom16([16]byte{0x20, 0x01, 0xd, 0xb8, 15: byte(i)}), netip.AddrFrom16([16]byte{0x20, 0x01, 0xd, 0xb8, 1, 15: byte(i)})
+		flows6[i] = f
+		flowsv[i] = flows[i]
+		flowsv[i].Extra = map[flowtest.FieldKey][]byte{{Type: 82}: []byte("xe-0/0/" + string(rune('0'+i%10)))}
+	}
 	ih := flowtest.IPFIXHeader{ExportTime: now}
 	vh := flowtest.V9Header{ExportTime: now, Uptime: time.Hour}
 	var samples []flowtest.SFlowSample
 	for i := range 8 {
 		samples = append(samples, flowtest.SFlowSample{SamplingRate: 1024, Frame: flowtest.Packet(flows[i], 1400, 10)})
 	}
-	cases := []struct {
-		name    string
-		setup   []byte
-		dg      []byte
-		records int
-	}{
+	cases := []decodeCase{
 		{"netflow-v9-30", flowtest.NewV9(vh).Template(v9t).Bytes(), flowtest.NewV9(vh).Data(v9t, flows...).Bytes(), 30},
+		{"netflow-v9-ipv6-30", flowtest.NewV9(vh).Template(v9t6).Bytes(), flowtest.NewV9(vh).Data(v9t6, flows6...).Bytes(), 30},
 		{"ipfix-30", flowtest.NewIPFIX(ih).Template(it).Bytes(), flowtest.NewIPFIX(ih).Data(it, flows...).Bytes(), 30},
+		{"ipfix-varlen-30", flowtest.NewIPFIX(ih).Template(itv).Bytes(), flowtest.NewIPFIX(ih).Data(itv, flowsv...).Bytes(), 30},
 		{"netflow-v5-30", nil, flowtest.AppendV5(nil, flowtest.V5Header{ExportTime: now, Uptime: time.Hour}, flows), 30},
 		{"sflow-8", nil, flowtest.AppendSFlow(nil, flowtest.SFlowHeader{Agent: exporter}, samples), 8},
 	}
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			d := flowsrc.NewDatagramDecoder()
-			if c.setup != nil {
-				if err := d.Decode(exporter, now, c.setup, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-			var n int
-			var sink uint64
-			emit := func(r *flowsrc.Record) { n++; sink += r.BytesToServer }
-			b.SetBytes(int64(len(c.dg)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := d.Decode(exporter, now, c.dg, emit); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if n != c.records*b.N {
-				b.Fatalf("%d records for %d datagrams", n, b.N)
-			}
-			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
-			_ = sink
-		})
+		if c.setup == nil { // NetFlow v5, sFlow: one path
+			b.Run(c.name, func(b *testing.B) { benchDecode(b, exporter, now, c) })
+			continue
+		}
+		for _, p := range []flowsrc.DecodePath{flowsrc.PathFast, flowsrc.PathGoflow2} {
+			b.Run(c.name+"/"+p.String(), func(b *testing.B) { benchDecode(b, exporter, now, c, flowsrc.WithDecodePath(p)) })
+		}
 	}
+}
+
+type decodeCase struct {
+	name    string
+	setup   []byte // templates, decoded before the clock starts
+	dg      []byte
+	records int
+}
+
+func benchDecode(b *testing.B, exporter netip.Addr, now time.Time, c decodeCase, opts ...flowsrc.DecoderOption) {
+	d := flowsrc.NewDatagramDecoder(opts...)
+	if c.setup != nil {
+		if err := d.Decode(exporter, now, c.setup, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n int
+	var sink uint64
+	emit := func(r *flowsrc.Record) { n++; sink += r.BytesToServer }
+	b.SetBytes(int64(len(c.dg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.Decode(exporter, now, c.dg, emit); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if n != c.records*b.N {
+		b.Fatalf("%d records for %d datagrams", n, b.N)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	_ = sink
 }

@@ -3,8 +3,10 @@ package flowsrc
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +28,7 @@ type decoderConfig struct {
 	maxTemplates      int
 	maxSamplers       int
 	maxTemplateFields int
+	path              DecodePath
 }
 
 type optionFunc func(*decoderConfig)
@@ -93,8 +96,11 @@ type DatagramDecoder struct {
 	cfg   decoderConfig
 	stats counters
 
-	mu        sync.RWMutex
-	exporters map[netip.Addr]*exporterState
+	// exporters is a read-only snapshot, replaced (copy on write, under
+	// mu) when an exporter is added: finding an exporter's state takes no
+	// lock and writes no shared memory.
+	mu        sync.Mutex
+	exporters atomic.Pointer[map[netip.Addr]*exporterState]
 
 	pool sync.Pool // *decodeCtx
 }
@@ -108,8 +114,8 @@ func NewDatagramDecoder(opts ...DecoderOption) *DatagramDecoder {
 			maxSamplers:       DefaultMaxSamplers,
 			maxTemplateFields: DefaultMaxTemplateFields,
 		},
-		exporters: make(map[netip.Addr]*exporterState),
 	}
+	d.exporters.Store(&map[netip.Addr]*exporterState{})
 	for _, o := range opts {
 		o.apply(&d.cfg)
 	}
@@ -168,12 +174,26 @@ func (d *DatagramDecoder) Decode(exporter netip.Addr, received time.Time, datagr
 	if c.nrec > 0 {
 		d.stats.records.Add(c.nrec)
 	}
+	if c.npad > 0 {
+		d.stats.padding.Add(c.npad)
+		c.npad = 0
+	}
+	if c.fastSets > 0 {
+		d.stats.fastSets.Add(c.fastSets)
+		c.fastSets = 0
+	}
+	if c.goflowSets > 0 {
+		d.stats.goflowSets.Add(c.goflowSets)
+		c.goflowSets = 0
+	}
 
 	var err error
 	if c.err != nil {
 		err = c.err
 	}
 	c.d, c.emit, c.err = nil, nil, nil
+	// Drop the references into the datagram: it is not retained.
+	c.dg, c.ff.frameSection, c.ff.ipSection = nil, nil, nil
 	c.buf = bytes.Buffer{}
 	d.pool.Put(c)
 	return err
@@ -181,22 +201,23 @@ func (d *DatagramDecoder) Decode(exporter netip.Addr, received time.Time, datagr
 
 // state returns the exporter's state, creating it when the limit allows.
 func (d *DatagramDecoder) state(addr netip.Addr) *exporterState {
-	d.mu.RLock()
-	st := d.exporters[addr]
-	d.mu.RUnlock()
-	if st != nil {
+	if st := (*d.exporters.Load())[addr]; st != nil {
 		return st
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if st = d.exporters[addr]; st != nil {
+	old := *d.exporters.Load()
+	if st := old[addr]; st != nil {
 		return st
 	}
-	if len(d.exporters) >= d.cfg.maxExporters {
+	if len(old) >= d.cfg.maxExporters {
 		return nil
 	}
-	st = newExporterState(&d.cfg)
-	d.exporters[addr] = st
+	m := make(map[netip.Addr]*exporterState, len(old)+1)
+	maps.Copy(m, old)
+	st := newExporterState(&d.cfg)
+	m[addr] = st
+	d.exporters.Store(&m)
 	return st
 }
 
@@ -211,11 +232,22 @@ type decodeCtx struct {
 	emit     func(*Record)
 	err      *DecodeError
 	nrec     uint64
+	npad     uint64 // all-zero records read from set padding
 
 	// nfRecords counts the NetFlow v9 records seen, for the header
 	// count check.
 	nfRecords int
 
+	// Data sets decoded by each path, for tests.
+	fastSets, goflowSets uint64
+
+	// The domain's systemInitTimeMilliseconds from options data, looked
+	// up once per data set (sysInitKnown is cleared at each set).
+	sysInit      uint64
+	haveSysInit  bool
+	sysInitKnown bool
+
+	dg    []byte // the NetFlow v9/IPFIX datagram being decoded
 	rec   Record
 	ff    flowFields
 	buf   bytes.Buffer

@@ -5,9 +5,11 @@
 // NetFlow v5, NetFlow v9 (RFC 3954), IPFIX (RFC 7011) and sFlow v5
 // datagrams. The wire formats are parsed by goflow2's decoders
 // (github.com/netsampler/goflow2/v2/decoders/netflowlegacy, .../netflow and
-// .../sflow); goflow2's producer is not used: the mapping from decoded
-// fields to [Record], the template store, the sampling and time rules and
-// the guards against malformed input are this package's own.
+// .../sflow), except NetFlow v9 and IPFIX data records, which this package
+// decodes itself from compiled templates (see Decoding paths); goflow2's
+// producer is not used: the mapping from decoded fields to [Record], the
+// template store, the sampling and time rules and the guards against
+// malformed input are this package's own.
 //
 //	d := flowsrc.NewDatagramDecoder()
 //	// for each UDP datagram received from exporter addr at time now:
@@ -49,7 +51,31 @@
 //
 // A DatagramDecoder is safe for concurrent use. The datagrams of one
 // exporter are serialised by that exporter's lock and must be given in
-// arrival order; different exporters decode in parallel.
+// arrival order; different exporters decode in parallel (finding an
+// exporter's state takes no lock).
+//
+// # Decoding paths
+//
+// goflow2 decodes the templates and options templates of NetFlow v9 and
+// IPFIX. When a data template is stored, it is also compiled: the fields
+// the mapping reads become a list of operations (offset in the record,
+// length, what the field sets), with the record size precomputed, or, for
+// templates with variable-length fields, runs of fixed-length fields
+// between the variable-length ones. Data sets are then decoded straight
+// from the datagram into the reused Record: once an exporter's templates
+// are known, decoding its data datagrams allocates nothing ([PathFast],
+// the default). Options data sets (sampling rates, system init time) are
+// still decoded with goflow2.
+//
+// [WithDecodePath]([PathGoflow2]) decodes every data set with goflow2's
+// DecodeDataSet instead, which boxes every field value and allocates about
+// 11 times per record. The two paths give identical records, errors and
+// [DecoderStats], down to goflow2's own reading of malformed sets (a
+// remainder shorter than a record is ignored; zero padding at least a
+// record long in a set of fixed-size records is read as records; a
+// variable-length value cut by the end of its set makes the record
+// malformed): a differential test over third-party captures and
+// generated datagrams, and a fuzz target, hold them to it.
 //
 // # Mapping
 //

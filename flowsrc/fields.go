@@ -1,6 +1,7 @@
 package flowsrc
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"net/netip"
@@ -193,163 +194,406 @@ func readUint(b []byte) (uint64, bool) {
 	return v, true
 }
 
+// fieldKind says what the mapping does with one data record field: which
+// flowFields value it sets, and how. It depends only on the template
+// field (type, enterprise number) and the message version, so the fast
+// path computes it once per template ([compileTemplate]) and the goflow2
+// path per decoded field ([dataFieldKind]); both then store values with
+// [flowFields.setKind], which is what makes their records identical.
+type fieldKind uint8
+
+const (
+	kNone fieldKind = iota // not read by the mapping
+	kSrc4
+	kDst4
+	kSrc6
+	kDst6
+	kFrameSection
+	kIPSection
+
+	// Integer kinds (reduced-size encoding, 1 to 8 bytes) from here on.
+	kSrcPort
+	kDstPort
+	kSrcPortAlt
+	kDstPortAlt
+	kProto
+	kTCPFlags
+	kICMPTC4
+	kICMPTC6
+	kICMPType4
+	kICMPCode4
+	kICMPType6
+	kICMPCode6
+	kOctDelta
+	kPktDelta
+	kOctTotal
+	kPktTotal
+	kOctOut
+	kPktOut
+	kInitOct
+	kRespOct
+	kInitPkt
+	kRespPkt
+	kStartUp
+	kEndUp
+	kStartSec
+	kEndSec
+	kStartMs
+	kEndMs
+	kStartUs
+	kEndUs
+	kStartNs
+	kEndNs
+	kStartDelta
+	kEndDelta
+	kSysInit
+	kObsSec
+	kObsMs
+	kObsUs
+	kObsNs
+	kSamplingInterval
+	kSamplerRandom
+	kPacketInterval
+	kPacketSpace
+	kSamplerID
+	kBiflowDir
+	kFrameSize
+	kIPTotalLen
+	kRevOctDelta
+	kRevPktDelta
+	kRevOctTotal
+	kRevPktTotal
+	numFieldKinds
+
+	kFirstUint = kSrcPort
+)
+
+// ieKind returns the kind of a standard (non-enterprise) field of type
+// typ. version is 9 or 10; NetFlow v9-only semantics are gated on it.
+func ieKind(typ uint16, version uint16) fieldKind {
+	switch typ {
+	case ieSourceIPv4Address:
+		return kSrc4
+	case ieDestinationIPv4Address:
+		return kDst4
+	case ieSourceIPv6Address:
+		return kSrc6
+	case ieDestinationIPv6Address:
+		return kDst6
+	case ieDataLinkFrameSection:
+		return kFrameSection
+	case ieIPHeaderPacketSection:
+		return kIPSection
+	case ieSourceTransportPort:
+		return kSrcPort
+	case ieDestinationTransportPort:
+		return kDstPort
+	case ieUDPSourcePort, ieTCPSourcePort:
+		return kSrcPortAlt
+	case ieUDPDestinationPort, ieTCPDestinationPort:
+		return kDstPortAlt
+	case ieProtocolIdentifier:
+		return kProto
+	case ieTCPControlBits:
+		return kTCPFlags
+	case ieICMPTypeCodeIPv4:
+		return kICMPTC4
+	case ieICMPTypeCodeIPv6:
+		return kICMPTC6
+	case ieICMPTypeIPv4:
+		return kICMPType4
+	case ieICMPCodeIPv4:
+		return kICMPCode4
+	case ieICMPTypeIPv6:
+		return kICMPType6
+	case ieICMPCodeIPv6:
+		return kICMPCode6
+	case ieOctetDeltaCount:
+		return kOctDelta
+	case iePacketDeltaCount:
+		return kPktDelta
+	case ieOctetTotalCount:
+		return kOctTotal
+	case iePacketTotalCount:
+		return kPktTotal
+	case iePostOctetDeltaCount:
+		if version == 9 {
+			return kOctOut
+		}
+	case iePostPacketDeltaCount:
+		if version == 9 {
+			return kPktOut
+		}
+	case ieInitiatorOctets:
+		return kInitOct
+	case ieResponderOctets:
+		return kRespOct
+	case ieInitiatorPackets:
+		return kInitPkt
+	case ieResponderPackets:
+		return kRespPkt
+	case ieFlowStartSysUpTime:
+		return kStartUp
+	case ieFlowEndSysUpTime:
+		return kEndUp
+	case ieFlowStartSeconds:
+		return kStartSec
+	case ieFlowEndSeconds:
+		return kEndSec
+	case ieFlowStartMilliseconds:
+		return kStartMs
+	case ieFlowEndMilliseconds:
+		return kEndMs
+	case ieFlowStartMicroseconds:
+		return kStartUs
+	case ieFlowEndMicroseconds:
+		return kEndUs
+	case ieFlowStartNanoseconds:
+		return kStartNs
+	case ieFlowEndNanoseconds:
+		return kEndNs
+	case ieFlowStartDeltaMicros:
+		return kStartDelta
+	case ieFlowEndDeltaMicros:
+		return kEndDelta
+	case ieSystemInitTimeMillis:
+		return kSysInit
+	case ieObservationTimeSeconds:
+		return kObsSec
+	case ieObservationTimeMillis:
+		return kObsMs
+	case ieObservationTimeMicros:
+		return kObsUs
+	case ieObservationTimeNanos:
+		return kObsNs
+	case ieSamplingInterval:
+		return kSamplingInterval
+	case ieSamplerRandomInterval:
+		return kSamplerRandom
+	case ieSamplingPacketInterval:
+		return kPacketInterval
+	case ieSamplingPacketSpace:
+		return kPacketSpace
+	case ieSamplerID, ieSelectorID:
+		return kSamplerID
+	case ieBiflowDirection:
+		return kBiflowDir
+	case ieDataLinkFrameSize:
+		return kFrameSize
+	case ieIPTotalLength:
+		return kIPTotalLen
+	}
+	return kNone
+}
+
+// reverseKind returns the kind of an RFC 5103 reverse field (PEN 29305)
+// of type typ: only the reverse byte and packet counters are read.
+func reverseKind(typ uint16) fieldKind {
+	switch typ {
+	case ieOctetDeltaCount:
+		return kRevOctDelta
+	case iePacketDeltaCount:
+		return kRevPktDelta
+	case ieOctetTotalCount:
+		return kRevOctTotal
+	case iePacketTotalCount:
+		return kRevPktTotal
+	}
+	return kNone
+}
+
+// dataFieldKind returns the kind of a data record field. Enterprise-
+// specific fields are never standard IEs, except the RFC 5103 reverse
+// fields of an IPFIX biflow.
+func dataFieldKind(typ uint16, penProvided bool, pen uint32, version uint16) fieldKind {
+	if !penProvided {
+		return ieKind(typ, version)
+	}
+	if pen == penReverse && version == 10 {
+		return reverseKind(typ)
+	}
+	return kNone
+}
+
 // set stores one field value of type typ (no enterprise number).
 // version is 9 or 10; NetFlow v9-only semantics are gated on it.
 func (f *flowFields) set(typ uint16, b []byte, version uint16) {
-	switch typ {
-	case ieSourceIPv4Address:
+	f.setKind(ieKind(typ, version), b)
+}
+
+// setKind stores the value b of a field of kind k. Values of the wrong
+// size are ignored (addresses must have their exact size, integers 1 to 8
+// bytes); a later field of the same kind overwrites an earlier one.
+func (f *flowFields) setKind(k fieldKind, b []byte) {
+	switch {
+	case k == kNone:
+	case k < kFirstUint:
+		f.setBytes(k, b)
+	case len(b) >= 1 && len(b) <= 8:
+		f.storeUints([]fieldOp{{n: uint16(len(b)), kind: k}}, b, 0)
+	}
+}
+
+// setBytes stores the value of an address or packet section field.
+func (f *flowFields) setBytes(k fieldKind, b []byte) {
+	switch k {
+	case kSrc4:
 		if len(b) == 4 {
 			f.src4 = [4]byte(b)
 			f.has |= hSrc4
 		}
-		return
-	case ieDestinationIPv4Address:
+	case kDst4:
 		if len(b) == 4 {
 			f.dst4 = [4]byte(b)
 			f.has |= hDst4
 		}
-		return
-	case ieSourceIPv6Address:
+	case kSrc6:
 		if len(b) == 16 {
 			f.src6 = [16]byte(b)
 			f.has |= hSrc6
 		}
-		return
-	case ieDestinationIPv6Address:
+	case kDst6:
 		if len(b) == 16 {
 			f.dst6 = [16]byte(b)
 			f.has |= hDst6
 		}
-		return
-	case ieDataLinkFrameSection:
+	case kFrameSection:
 		f.frameSection = b
-		return
-	case ieIPHeaderPacketSection:
+	case kIPSection:
 		f.ipSection = b
-		return
-	}
-	v, ok := readUint(b)
-	if !ok {
-		return
-	}
-	switch typ {
-	case ieSourceTransportPort:
-		f.srcPort, f.has = uint16(v), f.has|hSrcPort
-	case ieDestinationTransportPort:
-		f.dstPort, f.has = uint16(v), f.has|hDstPort
-	case ieUDPSourcePort, ieTCPSourcePort:
-		f.srcPortAlt, f.has = uint16(v), f.has|hSrcPortAlt
-	case ieUDPDestinationPort, ieTCPDestinationPort:
-		f.dstPortAlt, f.has = uint16(v), f.has|hDstPortAlt
-	case ieProtocolIdentifier:
-		f.proto, f.has = uint8(v), f.has|hProto
-	case ieTCPControlBits:
-		f.tcpFlags, f.has = uint8(v), f.has|hTCPFlags // low byte: the classic flags
-	case ieICMPTypeCodeIPv4:
-		f.icmpTC4, f.has = uint16(v), f.has|hICMPTC4
-	case ieICMPTypeCodeIPv6:
-		f.icmpTC6, f.has = uint16(v), f.has|hICMPTC6
-	case ieICMPTypeIPv4:
-		f.icmpType4, f.has = uint8(v), f.has|hICMPType4
-	case ieICMPCodeIPv4:
-		f.icmpCode4, f.has = uint8(v), f.has|hICMPCode4
-	case ieICMPTypeIPv6:
-		f.icmpType6, f.has = uint8(v), f.has|hICMPType6
-	case ieICMPCodeIPv6:
-		f.icmpCode6, f.has = uint8(v), f.has|hICMPCode6
-	case ieOctetDeltaCount:
-		f.octDelta, f.has = v, f.has|hOctDelta
-	case iePacketDeltaCount:
-		f.pktDelta, f.has = v, f.has|hPktDelta
-	case ieOctetTotalCount:
-		f.octTotal, f.has = v, f.has|hOctTotal
-	case iePacketTotalCount:
-		f.pktTotal, f.has = v, f.has|hPktTotal
-	case iePostOctetDeltaCount:
-		if version == 9 {
-			f.octOut, f.has = v, f.has|hOctOut
-		}
-	case iePostPacketDeltaCount:
-		if version == 9 {
-			f.pktOut, f.has = v, f.has|hPktOut
-		}
-	case ieInitiatorOctets:
-		f.initOct, f.has = v, f.has|hInitOct
-	case ieResponderOctets:
-		f.respOct, f.has = v, f.has|hRespOct
-	case ieInitiatorPackets:
-		f.initPkt, f.has = v, f.has|hInitPkt
-	case ieResponderPackets:
-		f.respPkt, f.has = v, f.has|hRespPkt
-	case ieFlowStartSysUpTime:
-		f.startUp, f.has = uint32(v), f.has|hStartUp
-	case ieFlowEndSysUpTime:
-		f.endUp, f.has = uint32(v), f.has|hEndUp
-	case ieFlowStartSeconds:
-		f.startSec, f.has = v, f.has|nonZero(v, hStartSec)
-	case ieFlowEndSeconds:
-		f.endSec, f.has = v, f.has|nonZero(v, hEndSec)
-	case ieFlowStartMilliseconds:
-		f.startMs, f.has = v, f.has|nonZero(v, hStartMs)
-	case ieFlowEndMilliseconds:
-		f.endMs, f.has = v, f.has|nonZero(v, hEndMs)
-	case ieFlowStartMicroseconds:
-		f.startUs, f.has = v, f.has|ntpField(b, v, hStartUs)
-	case ieFlowEndMicroseconds:
-		f.endUs, f.has = v, f.has|ntpField(b, v, hEndUs)
-	case ieFlowStartNanoseconds:
-		f.startNs, f.has = v, f.has|ntpField(b, v, hStartNs)
-	case ieFlowEndNanoseconds:
-		f.endNs, f.has = v, f.has|ntpField(b, v, hEndNs)
-	case ieFlowStartDeltaMicros:
-		f.startDelta, f.has = v, f.has|hStartDelta
-	case ieFlowEndDeltaMicros:
-		f.endDelta, f.has = v, f.has|hEndDelta
-	case ieSystemInitTimeMillis:
-		f.sysInit, f.has = v, f.has|nonZero(v, hSysInit)
-	case ieObservationTimeSeconds:
-		f.obsSec, f.has = v, f.has|nonZero(v, hObsSec)
-	case ieObservationTimeMillis:
-		f.obsMs, f.has = v, f.has|nonZero(v, hObsMs)
-	case ieObservationTimeMicros:
-		f.obsUs, f.has = v, f.has|ntpField(b, v, hObsUs)
-	case ieObservationTimeNanos:
-		f.obsNs, f.has = v, f.has|ntpField(b, v, hObsNs)
-	case ieSamplingInterval:
-		f.samplingInterval, f.has = v, f.has|hSamplingInterval
-	case ieSamplerRandomInterval:
-		f.samplerRandom, f.has = v, f.has|hSamplerRandom
-	case ieSamplingPacketInterval:
-		f.packetInterval, f.has = v, f.has|hPacketInterval
-	case ieSamplingPacketSpace:
-		f.packetSpace, f.has = v, f.has|hPacketSpace
-	case ieSamplerID, ieSelectorID:
-		f.samplerID, f.has = v, f.has|hSamplerID
-	case ieBiflowDirection:
-		f.biflowDir, f.has = uint8(v), f.has|hBiflowDir
-	case ieDataLinkFrameSize:
-		f.frameSize, f.has = v, f.has|hFrameSize
-	case ieIPTotalLength:
-		f.ipTotalLen, f.has = v, f.has|hIPTotalLen
 	}
 }
 
-// setReverse stores one RFC 5103 reverse field (PEN 29305) of type typ:
-// only the reverse byte and packet counters are read.
-func (f *flowFields) setReverse(typ uint16, b []byte) {
-	v, ok := readUint(b)
-	if !ok {
-		return
-	}
-	switch typ {
-	case ieOctetDeltaCount:
-		f.revOctDelta, f.has = v, f.has|hRevOctDelta
-	case iePacketDeltaCount:
-		f.revPktDelta, f.has = v, f.has|hRevPktDelta
-	case ieOctetTotalCount:
-		f.revOctTotal, f.has = v, f.has|hRevOctTotal
-	case iePacketTotalCount:
-		f.revPktTotal, f.has = v, f.has|hRevPktTotal
+// uintMask[n] keeps the low n bytes of a word.
+var uintMask = [9]uint64{0, 0xff, 0xffff, 0xff_ffff, 0xffff_ffff, 0xff_ffff_ffff, 0xffff_ffff_ffff, 0xff_ffff_ffff_ffff, 0xffff_ffff_ffff_ffff}
+
+// storeUints stores integer fields: for each op, of an integer kind, the
+// big-endian value of op.n bytes at base+op.off in b (reduced-size
+// encoding: 1 to 8 bytes; other sizes are ignored). It is the one place
+// that says what each integer kind does, for both decoding paths; the fast
+// path gives it all the integer fields of a record at once, so that the
+// switch runs without a call per field.
+//
+// A value that ends at least 8 bytes into b is read as one 8-byte word
+// ending at its last byte, masked to its size (the fast path passes the
+// whole datagram, and no set starts in its first 16 bytes).
+func (f *flowFields) storeUints(ops []fieldOp, b []byte, base int) {
+	for _, op := range ops {
+		n := int(op.n)
+		if n == 0 || n > 8 {
+			continue
+		}
+		end := base + int(op.off) + n
+		var v uint64
+		if end >= 8 {
+			v = binary.BigEndian.Uint64(b[end-8:end]) & uintMask[n]
+		} else {
+			v, _ = readUint(b[end-n : end])
+		}
+		switch op.kind {
+		case kSrcPort:
+			f.srcPort, f.has = uint16(v), f.has|hSrcPort
+		case kDstPort:
+			f.dstPort, f.has = uint16(v), f.has|hDstPort
+		case kSrcPortAlt:
+			f.srcPortAlt, f.has = uint16(v), f.has|hSrcPortAlt
+		case kDstPortAlt:
+			f.dstPortAlt, f.has = uint16(v), f.has|hDstPortAlt
+		case kProto:
+			f.proto, f.has = uint8(v), f.has|hProto
+		case kTCPFlags:
+			f.tcpFlags, f.has = uint8(v), f.has|hTCPFlags // low byte: the classic flags
+		case kICMPTC4:
+			f.icmpTC4, f.has = uint16(v), f.has|hICMPTC4
+		case kICMPTC6:
+			f.icmpTC6, f.has = uint16(v), f.has|hICMPTC6
+		case kICMPType4:
+			f.icmpType4, f.has = uint8(v), f.has|hICMPType4
+		case kICMPCode4:
+			f.icmpCode4, f.has = uint8(v), f.has|hICMPCode4
+		case kICMPType6:
+			f.icmpType6, f.has = uint8(v), f.has|hICMPType6
+		case kICMPCode6:
+			f.icmpCode6, f.has = uint8(v), f.has|hICMPCode6
+		case kOctDelta:
+			f.octDelta, f.has = v, f.has|hOctDelta
+		case kPktDelta:
+			f.pktDelta, f.has = v, f.has|hPktDelta
+		case kOctTotal:
+			f.octTotal, f.has = v, f.has|hOctTotal
+		case kPktTotal:
+			f.pktTotal, f.has = v, f.has|hPktTotal
+		case kOctOut:
+			f.octOut, f.has = v, f.has|hOctOut
+		case kPktOut:
+			f.pktOut, f.has = v, f.has|hPktOut
+		case kInitOct:
+			f.initOct, f.has = v, f.has|hInitOct
+		case kRespOct:
+			f.respOct, f.has = v, f.has|hRespOct
+		case kInitPkt:
+			f.initPkt, f.has = v, f.has|hInitPkt
+		case kRespPkt:
+			f.respPkt, f.has = v, f.has|hRespPkt
+		case kStartUp:
+			f.startUp, f.has = uint32(v), f.has|hStartUp
+		case kEndUp:
+			f.endUp, f.has = uint32(v), f.has|hEndUp
+		case kStartSec:
+			f.startSec, f.has = v, f.has|nonZero(v, hStartSec)
+		case kEndSec:
+			f.endSec, f.has = v, f.has|nonZero(v, hEndSec)
+		case kStartMs:
+			f.startMs, f.has = v, f.has|nonZero(v, hStartMs)
+		case kEndMs:
+			f.endMs, f.has = v, f.has|nonZero(v, hEndMs)
+		case kStartUs:
+			f.startUs, f.has = v, f.has|ntpField(n, v, hStartUs)
+		case kEndUs:
+			f.endUs, f.has = v, f.has|ntpField(n, v, hEndUs)
+		case kStartNs:
+			f.startNs, f.has = v, f.has|ntpField(n, v, hStartNs)
+		case kEndNs:
+			f.endNs, f.has = v, f.has|ntpField(n, v, hEndNs)
+		case kStartDelta:
+			f.startDelta, f.has = v, f.has|hStartDelta
+		case kEndDelta:
+			f.endDelta, f.has = v, f.has|hEndDelta
+		case kSysInit:
+			f.sysInit, f.has = v, f.has|nonZero(v, hSysInit)
+		case kObsSec:
+			f.obsSec, f.has = v, f.has|nonZero(v, hObsSec)
+		case kObsMs:
+			f.obsMs, f.has = v, f.has|nonZero(v, hObsMs)
+		case kObsUs:
+			f.obsUs, f.has = v, f.has|ntpField(n, v, hObsUs)
+		case kObsNs:
+			f.obsNs, f.has = v, f.has|ntpField(n, v, hObsNs)
+		case kSamplingInterval:
+			f.samplingInterval, f.has = v, f.has|hSamplingInterval
+		case kSamplerRandom:
+			f.samplerRandom, f.has = v, f.has|hSamplerRandom
+		case kPacketInterval:
+			f.packetInterval, f.has = v, f.has|hPacketInterval
+		case kPacketSpace:
+			f.packetSpace, f.has = v, f.has|hPacketSpace
+		case kSamplerID:
+			f.samplerID, f.has = v, f.has|hSamplerID
+		case kBiflowDir:
+			f.biflowDir, f.has = uint8(v), f.has|hBiflowDir
+		case kFrameSize:
+			f.frameSize, f.has = v, f.has|hFrameSize
+		case kIPTotalLen:
+			f.ipTotalLen, f.has = v, f.has|hIPTotalLen
+		case kRevOctDelta:
+			f.revOctDelta, f.has = v, f.has|hRevOctDelta
+		case kRevPktDelta:
+			f.revPktDelta, f.has = v, f.has|hRevPktDelta
+		case kRevOctTotal:
+			f.revOctTotal, f.has = v, f.has|hRevOctTotal
+		case kRevPktTotal:
+			f.revPktTotal, f.has = v, f.has|hRevPktTotal
+		}
 	}
 }
 
@@ -360,9 +604,10 @@ func nonZero(v, bit uint64) uint64 {
 	return bit
 }
 
-// ntpField accepts only full 8-byte, non-zero NTP timestamps.
-func ntpField(b []byte, v, bit uint64) uint64 {
-	if len(b) != 8 || v == 0 {
+// ntpField accepts only full 8-byte, non-zero NTP timestamps (n is the
+// field's length).
+func ntpField(n int, v, bit uint64) uint64 {
+	if n != 8 || v == 0 {
 		return 0
 	}
 	return bit

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/exfilscore/exfilscore/flowsrc"
+	"github.com/exfilscore/exfilscore/flowsrc/flowtest"
 )
 
 func TestRecordJSON(t *testing.T) {
@@ -42,5 +43,32 @@ func TestRecordJSON(t *testing.T) {
 	}
 	if w.Count() != 3 || bytes.Count(buf.Bytes(), []byte("\n")) != 3 {
 		t.Errorf("writer wrote %d lines", w.Count())
+	}
+}
+
+// TestZeroPaddingIsNotAFlow: zero padding after the last record of a data
+// set, at least one record long, reads as an all-zero record; it is counted
+// as padding, never emitted as a 0.0.0.0 → 0.0.0.0 flow (both paths).
+func TestZeroPaddingIsNotAFlow(t *testing.T) {
+	for _, path := range []flowsrc.DecodePath{flowsrc.PathFast, flowsrc.PathGoflow2} {
+		tpl := flowtest.V9Template(256, false)
+		now := time.Date(2026, 11, 2, 2, 0, 0, 0, time.UTC)
+		real := flowtest.Flow{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("198.51.100.1"), SrcPort: 40000, DstPort: 443, Proto: 6, Bytes: 1000, Packets: 2, Start: now, End: now}
+		zero := flowtest.Flow{Src: netip.IPv4Unspecified(), Dst: netip.IPv4Unspecified(), Start: now.Add(-time.Hour), End: now.Add(-time.Hour)}
+		dg := flowtest.NewV9(flowtest.V9Header{ExportTime: now, Uptime: 2 * time.Hour}).Template(tpl).Data(tpl, real, zero).Bytes()
+		// The zero flow's times are uptime offsets; zero them too so the
+		// record is all zero bytes like real padding.
+		rec := len(dg) - 38
+		for i := rec; i < len(dg); i++ {
+			dg[i] = 0
+		}
+		d := flowsrc.NewDatagramDecoder(flowsrc.WithDecodePath(path))
+		var got []flowsrc.Record
+		if err := d.Decode(netip.MustParseAddr("192.0.2.5"), now, dg, func(r *flowsrc.Record) { got = append(got, *r) }); err != nil {
+			t.Fatalf("%v: %v", path, err)
+		}
+		if len(got) != 1 || got[0].Src != real.Src || d.Stats().PaddingRecords != 1 {
+			t.Errorf("%v: %d records %+v, padding %d", path, len(got), got, d.Stats().PaddingRecords)
+		}
 	}
 }

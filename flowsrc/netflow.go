@@ -27,6 +27,7 @@ func (h *nfHeader) exportNano() int64 { return int64(h.exportSec) * int64(time.S
 // on trailing padding, and drops the decoded records of a set whose decode
 // ends in error); each set is then decoded with goflow2's set decoders.
 func (c *decodeCtx) decodeNetFlow(b []byte) {
+	c.dg = b
 	var h nfHeader
 	var body []byte
 	if c.format == FormatNetFlowV9 {
@@ -297,16 +298,23 @@ func (c *decodeCtx) withdraw(st *exporterState, h *nfHeader, setID, id uint16, p
 	}
 }
 
-// dataSet decodes a data set with its template through goflow2 and maps
-// each record.
+// dataSet decodes a data set with its template and maps each record: with
+// the compiled plan of a data template on the fast path, else through
+// goflow2 (options data, and every data set on PathGoflow2).
 func (c *decodeCtx) dataSet(st *exporterState, h *nfHeader, setID uint16, set []byte, pos int) {
-	t, err := st.templates.GetTemplate(h.version, h.domain, setID)
-	if err != nil {
+	e := st.templates.entry(h.version, h.domain, setID)
+	if e == nil {
 		c.fail(ErrTemplateMissing, uint32(setID), pos-4, nil, "no template %d for domain %d", setID, h.domain)
 		return
 	}
+	c.sysInitKnown = false // options data may have changed it
+	if e.plan != nil && c.d.cfg.path == PathFast {
+		c.fastDataSet(st, h, setID, set, pos, e.plan)
+		return
+	}
+	c.goflowSets++
 	c.buf = *bytes.NewBuffer(set)
-	switch t := t.(type) {
+	switch t := e.tpl.(type) {
 	case netflow.TemplateRecord:
 		recs, derr := netflow.DecodeDataSet(h.version, &c.buf, t.Fields)
 		n := len(recs)
@@ -453,31 +461,45 @@ func (c *decodeCtx) optionsRecord(st *exporterState, h *nfHeader, setID uint16, 
 	}
 	if f.has&hSysInit != 0 {
 		st.sysInit[dk] = f.sysInit
+		c.sysInitKnown = false
 	}
 }
 
-// flowRecord maps one NetFlow v9/IPFIX data record to c.rec and emits it.
+// flowRecord maps one NetFlow v9/IPFIX data record decoded by goflow2 to
+// c.rec and emits it.
 func (c *decodeCtx) flowRecord(st *exporterState, h *nfHeader, setID uint16, pos int, vals []netflow.DataField) {
 	f := &c.ff
 	*f = flowFields{}
 	for i := range vals {
 		v := &vals[i]
-		b, ok := v.Value.([]byte)
-		switch {
-		case !ok:
-		case !v.PenProvided:
-			f.set(v.Type, b, h.version)
-		case v.Pen == penReverse && h.version == 10:
-			// RFC 5103 reverse IEs: the biflow's Dst→Src counters.
-			f.setReverse(v.Type, b)
+		if b, ok := v.Value.([]byte); ok {
+			f.setKind(dataFieldKind(v.Type, v.PenProvided, v.Pen, h.version), b)
 		}
-		// Other enterprise-specific fields are never standard IEs.
 	}
+	c.mapRecord(st, h, setID, pos)
+}
+
+// mapRecord maps the fields of one data record, collected in c.ff, to
+// c.rec and emits it (or counts it as ErrUnsupported).
+func (c *decodeCtx) mapRecord(st *exporterState, h *nfHeader, setID uint16, pos int) {
+	f := &c.ff
 	r := &c.rec
 	src, dst := f.addrs()
+	if src.IsValid() && src.IsUnspecified() && dst.IsUnspecified() && f.proto == 0 &&
+		f.octDelta|f.pktDelta|f.octTotal|f.pktTotal|f.octOut|f.pktOut == 0 {
+		// Zero padding after the last record of a set (RFC 7011 §3.3.1
+		// lets exporters pad) reads as records of zeros: not flows.
+		c.npad++
+		return
+	}
 	packet := false
 	if src.IsValid() {
-		*r = Record{Src: src, Dst: dst, Proto: f.proto, TCPFlags: f.tcpFlags}
+		// Cleared, then set field by field: a composite literal is built
+		// on the stack and copied, which costs more than the rest of the
+		// mapping.
+		*r = Record{}
+		r.Src, r.Dst = src, dst
+		r.Proto, r.TCPFlags = f.proto, f.tcpFlags
 		f.ports(r)
 	} else if packet = f.packetReport(r); !packet {
 		c.fail(ErrUnsupported, uint32(setID), pos, nil, "data record without source and destination addresses")
@@ -645,8 +667,12 @@ func (c *decodeCtx) nfTimes(st *exporterState, h *nfHeader, f *flowFields) (time
 	if h.version == 10 && f.has&(hStartUp|hEndUp) != 0 {
 		if f.has&hSysInit != 0 {
 			sysInitMs, haveInit = f.sysInit, true
-		} else if v, ok := st.sysInit[domainKey{h.version, h.domain}]; ok {
-			sysInitMs, haveInit = v, true
+		} else {
+			if !c.sysInitKnown {
+				c.sysInit, c.haveSysInit = st.sysInit[domainKey{h.version, h.domain}]
+				c.sysInitKnown = true
+			}
+			sysInitMs, haveInit = c.sysInit, c.haveSysInit
 		}
 	}
 	upTime := func(t uint32) (int64, bool) {

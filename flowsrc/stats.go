@@ -17,6 +17,10 @@ type DecoderStats struct {
 	Templates uint64
 	// CounterSamples counts sFlow counter samples (counted, not emitted).
 	CounterSamples uint64
+	// PaddingRecords counts all-zero v9/IPFIX data records (0.0.0.0 to
+	// 0.0.0.0, protocol 0, no bytes or packets) read from the zero padding
+	// at the end of a set: not flows, not emitted.
+	PaddingRecords uint64
 	// Drops counts skipped parts by reason.
 	Drops DropStats
 }
@@ -68,7 +72,12 @@ type counters struct {
 	options        atomic.Uint64
 	templates      atomic.Uint64
 	counterSamples atomic.Uint64
+	padding        atomic.Uint64
 	drops          [numDropKinds]atomic.Uint64
+
+	// Data sets decoded per path (not in DecoderStats: both paths must
+	// give the same DecoderStats).
+	fastSets, goflowSets atomic.Uint64
 }
 
 func (c *counters) snapshot() DecoderStats {
@@ -81,6 +90,7 @@ func (c *counters) snapshot() DecoderStats {
 		OptionsRecords: c.options.Load(),
 		Templates:      c.templates.Load(),
 		CounterSamples: c.counterSamples.Load(),
+		PaddingRecords: c.padding.Load(),
 		Drops: DropStats{
 			Malformed:       c.drops[dropMalformed].Load(),
 			UnknownFormat:   c.drops[dropUnknownFormat].Load(),

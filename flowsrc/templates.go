@@ -3,7 +3,6 @@ package flowsrc
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"sync"
 
 	"github.com/netsampler/goflow2/v2/decoders/netflow"
@@ -38,18 +37,27 @@ type domainKey struct {
 // exporter. AddTemplate refuses degenerate templates (no fields, or records
 // of zero bytes, which would make goflow2's DecodeDataSet loop forever),
 // template IDs below 256, over-long templates and more than max templates.
+// Each data template is compiled into a [recordPlan] when it is added, for
+// the fast path.
 //
 // It does no locking of its own: the exporter's mutex guards it.
 type templateStore struct {
 	max       int
 	maxFields int
-	templates netflow.FlowBaseTemplateSet
+	entries   map[uint64]*templateEntry
+}
+
+// templateEntry is one stored template: the goflow2 template record and,
+// for a data template, its compiled plan (nil for options templates).
+type templateEntry struct {
+	tpl  any
+	plan *recordPlan
 }
 
 var _ netflow.NetFlowTemplateSystem = (*templateStore)(nil)
 
 func newTemplateStore(max, maxFields int) *templateStore {
-	return &templateStore{max: max, maxFields: maxFields, templates: make(netflow.FlowBaseTemplateSet)}
+	return &templateStore{max: max, maxFields: maxFields, entries: make(map[uint64]*templateEntry)}
 }
 
 func templateKey(version uint16, domain uint32, id uint16) uint64 {
@@ -81,15 +89,19 @@ func minRecordSize(fields []netflow.Field) int {
 
 // AddTemplate stores template (a netflow.TemplateRecord,
 // NFv9OptionsTemplateRecord or IPFIXOptionsTemplateRecord) or returns an
-// error wrapping ErrMalformed, ErrLimit or ErrUnsupported.
+// error wrapping ErrMalformed, ErrLimit or ErrUnsupported. A data template
+// is compiled for the fast path; a template resent unchanged keeps its
+// compiled plan (exporters resend templates every few seconds).
 func (ts *templateStore) AddTemplate(version uint16, domain uint32, id uint16, template interface{}) error {
 	if id < 256 {
 		return errTemplateID
 	}
 	var nfields, size int
+	var fields []netflow.Field
 	switch t := template.(type) {
 	case netflow.TemplateRecord:
 		nfields, size = len(t.Fields), minRecordSize(t.Fields)
+		fields = t.Fields
 	case netflow.NFv9OptionsTemplateRecord:
 		nfields = len(t.Scopes) + len(t.Options)
 		size = minRecordSize(t.Scopes) + minRecordSize(t.Options)
@@ -106,17 +118,31 @@ func (ts *templateStore) AddTemplate(version uint16, domain uint32, id uint16, t
 		return errDegenerateTemplate
 	}
 	key := templateKey(version, domain, id)
-	if _, ok := ts.templates[key]; !ok && len(ts.templates) >= ts.max {
+	old, ok := ts.entries[key]
+	if !ok && len(ts.entries) >= ts.max {
 		return errTemplateStoreFull
 	}
-	ts.templates[key] = template
+	e := &templateEntry{tpl: template}
+	if fields != nil {
+		if ok && old.plan != nil && old.plan.sameFields(fields) {
+			e.plan = old.plan
+		} else {
+			e.plan = compileTemplate(version, fields)
+		}
+	}
+	ts.entries[key] = e
 	return nil
+}
+
+// entry returns the stored template, or nil.
+func (ts *templateStore) entry(version uint16, domain uint32, id uint16) *templateEntry {
+	return ts.entries[templateKey(version, domain, id)]
 }
 
 // GetTemplate returns the stored template or netflow.ErrorTemplateNotFound.
 func (ts *templateStore) GetTemplate(version uint16, domain uint32, id uint16) (interface{}, error) {
-	if t, ok := ts.templates[templateKey(version, domain, id)]; ok {
-		return t, nil
+	if e := ts.entry(version, domain, id); e != nil {
+		return e.tpl, nil
 	}
 	return nil, netflow.ErrorTemplateNotFound
 }
@@ -124,28 +150,32 @@ func (ts *templateStore) GetTemplate(version uint16, domain uint32, id uint16) (
 // RemoveTemplate deletes and returns a template (IPFIX withdrawal).
 func (ts *templateStore) RemoveTemplate(version uint16, domain uint32, id uint16) (interface{}, error) {
 	key := templateKey(version, domain, id)
-	if t, ok := ts.templates[key]; ok {
-		delete(ts.templates, key)
-		return t, nil
+	if e, ok := ts.entries[key]; ok {
+		delete(ts.entries, key)
+		return e.tpl, nil
 	}
 	return nil, netflow.ErrorTemplateNotFound
 }
 
 // GetTemplates returns a copy of all stored templates.
 func (ts *templateStore) GetTemplates() netflow.FlowBaseTemplateSet {
-	return maps.Clone(ts.templates)
+	all := make(netflow.FlowBaseTemplateSet, len(ts.entries))
+	for key, e := range ts.entries {
+		all[key] = e.tpl
+	}
+	return all
 }
 
 // removeAll withdraws every data template (options == false) or options
 // template (options == true) of a domain (IPFIX "withdraw all").
 func (ts *templateStore) removeAll(version uint16, domain uint32, options bool) {
-	for key, t := range ts.templates {
+	for key, e := range ts.entries {
 		if key>>16 != templateKey(version, domain, 0)>>16 {
 			continue
 		}
-		_, isData := t.(netflow.TemplateRecord)
+		_, isData := e.tpl.(netflow.TemplateRecord)
 		if isData != options {
-			delete(ts.templates, key)
+			delete(ts.entries, key)
 		}
 	}
 }
@@ -165,6 +195,18 @@ type samplerTable struct {
 	// or 0 when it has none or several: the fallback for data records
 	// that carry no sampler ID.
 	single map[domainKey]uint32
+
+	// Recent rate queries and their answers, by the low bits of the
+	// sampler ID: the records of a data set name a few samplers (or
+	// none), so most records cost one comparison instead of up to three
+	// map lookups. set clears it.
+	memo [4]samplerMemo
+}
+
+type samplerMemo struct {
+	key  samplerKey
+	rate uint32
+	ok   bool
 }
 
 var errSamplerTableFull = errors.New("sampler table full")
@@ -178,6 +220,7 @@ func (t *samplerTable) set(k samplerKey, rate uint32) error {
 		return errSamplerTableFull
 	}
 	t.rates[k] = rate
+	t.memo = [4]samplerMemo{}
 	if k.hasID {
 		n, last := 0, uint32(0)
 		for o, r := range t.rates {
@@ -203,6 +246,20 @@ func (t *samplerTable) rate(dk domainKey, id uint64, hasID bool) uint32 {
 	if t.rates == nil {
 		return 0
 	}
+	if !hasID {
+		id = 0
+	}
+	k := samplerKey{dk, id, hasID}
+	m := &t.memo[id&3]
+	if m.ok && m.key == k {
+		return m.rate
+	}
+	r := t.lookup(dk, id, hasID)
+	*m = samplerMemo{k, r, true}
+	return r
+}
+
+func (t *samplerTable) lookup(dk domainKey, id uint64, hasID bool) uint32 {
 	if hasID {
 		if r, ok := t.rates[samplerKey{dk, id, true}]; ok {
 			return r
