@@ -98,10 +98,9 @@ func keyDst(k uint32) netip.Addr {
 // event time keeps moving forward. Each block starts with its template, so
 // any subset of the blocks, in order, is a valid stream for one exporter.
 //
-// Time in a pass must move slowly enough that a goroutine one round ahead
-// of another does not make the other's records late: a block should cover
-// well under half the allowed lateness (2 minutes). The benchmark capture
-// of 10^6 records over an hour has blocks of 10.8 s.
+// Time in a pass must move slowly enough that a goroutine a few blocks
+// ahead of another does not make the other's records late (see maxSkew).
+// The benchmark capture of 10^6 records over an hour has blocks of 10.8 s.
 type capture struct {
 	base time.Time
 	span time.Duration
@@ -119,14 +118,15 @@ func (c *capture) blocks() int { return (len(c.offs) - 1) / blockDatagrams }
 // blockSpan is the event time a block covers.
 func (c *capture) blockSpan() time.Duration { return c.span / time.Duration(c.blocks()) }
 
-// datagram returns datagram i of block b of pass cycle, with its export
-// time shifted by cycle × captureSpan. It rewrites the header in place:
-// the caller must own block b for the time of the call (the round
-// structure guarantees it).
-func (c *capture) datagram(b, i, cycle int) []byte {
+// datagram returns datagram i of block b of pass pass, with its export
+// time shifted by pass × span. It rewrites the header in place: the
+// caller must own block b for the time of the call (a crew whose
+// goroutines stay a few blocks apart, over a capture of many more blocks,
+// guarantees it; see benchCapture).
+func (c *capture) datagram(b, i, pass int) []byte {
 	n := b*blockDatagrams + i
 	dg := c.arena[c.offs[n]:c.offs[n+1]:c.offs[n+1]]
-	binary.BigEndian.PutUint32(dg[8:12], c.secs[n]+uint32(cycle)*uint32(c.span/time.Second))
+	binary.BigEndian.PutUint32(dg[8:12], c.secs[n]+uint32(pass)*uint32(c.span/time.Second))
 	return dg
 }
 
@@ -180,7 +180,7 @@ func newCapture(n, keys int, base time.Time, span time.Duration) (*capture, erro
 
 // benchCapture returns the capture of -bench.records records over
 // -bench.keys keys and checks that crews of up to maxP goroutines stay
-// within maxSkew. A top-level benchmark function runs
+// within maxSkew and never work on the same block at once. A top-level benchmark function runs
 // once per process, so the data is generated once, and it is garbage once
 // the benchmark that uses it is over: it does not weigh on the garbage
 // collector of the benchmarks that follow.
@@ -196,6 +196,10 @@ func benchCapture(b *testing.B, maxP int) *capture {
 	if skew := c.blockSpan() * time.Duration((e2eLag+1)*maxP); skew > maxSkew {
 		b.Fatalf("%d goroutines with blocks of %v: they may be %v apart in event time (> %v): use more -bench.records",
 			maxP, c.blockSpan(), skew, maxSkew)
+	}
+	if apart := 2 * (e2eLag + 1) * maxP; c.blocks() < apart {
+		b.Fatalf("%d goroutines need a capture of at least %d blocks of %d records, have %d: use more -bench.records",
+			maxP, apart, blockRecords, c.blocks())
 	}
 	return c
 }

@@ -34,7 +34,9 @@
 // metrics: ns/record (wall time per record, all goroutines together),
 // records/s, allocs/record and B/record (bytes allocated), and for the IOC
 // check ns/lookup and lookups/s. BenchmarkAggregator adds B/key, the live
-// heap per key after every key has been opened once. On Linux every
+// heap per key after every key has been opened once; BenchmarkEndToEnd
+// adds keys/record for exfilscore, the aggregates scored per record (the
+// IOC checks a record costs). On Linux every
 // benchmark reports cpus-others, the CPUs that other processes (or the
 // hypervisor) kept busy during the measurement: results with cpus-others
 // well above 0 were taken on a busy machine and are not comparable.

@@ -35,6 +35,7 @@ type pipeline interface {
 type pipelineResult struct {
 	records, bytes uint64 // records decoded and the sum of their byte counts
 	late           uint64 // records that arrived after their window closed
+	aggregates     uint64 // aggregates (key × window) scored
 	alerts         uint64
 	err            error // the first decode error
 }
@@ -99,7 +100,7 @@ func (x *exfilPipeline) finish() pipelineResult {
 	x.det.Flush()
 	r := sumLanes(x.lanes)
 	st := x.det.Stats()
-	r.late, r.alerts = st.Late, x.alerts.Load()
+	r.late, r.aggregates, r.alerts = st.Late, st.Scored, x.alerts.Load()
 	if st.Alerts != r.alerts && r.err == nil {
 		r.err = fmt.Errorf("detector counted %d alerts, sink got %d", st.Alerts, r.alerts)
 	}
@@ -215,6 +216,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 					}
 					if want := uint64(chunks * blockRecords); res.records != want || res.late != 0 {
 						b.Fatalf("%d records decoded (%d late), want %d (0 late)", res.records, res.late, want)
+					}
+					if res.aggregates > 0 {
+						// How often a record opens a new aggregate: how
+						// many IOC checks a record costs (BenchmarkIOCCheck).
+						b.ReportMetric(float64(res.aggregates)/float64(res.records), "keys/record")
 					}
 				})
 			}
