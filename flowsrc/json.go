@@ -14,8 +14,11 @@ import (
 // src_port, dest_ip, dest_port, proto, app_proto, bytes_toserver,
 // bytes_toclient, pkts_toserver, pkts_toclient, exporter,
 // observation_domain, sampling_rate, tcp_flags, initiator, icmp_type and
-// icmp_code (ICMP only), the sensor names when known, and community_id
-// with the given seed. Times are RFC 3339 UTC with nanoseconds.
+// icmp_code (ICMP only), the sensor's names and identifiers when known
+// (sni, http_host, http_method, http_content_type, user_agent, dns_name,
+// ja3, ja4, flow_id, byte_count_source), community_id computed with the
+// given seed, and sensor_community_id when the sensor logged one that
+// differs from ours. Times are RFC 3339 UTC with nanoseconds.
 func (r *Record) AppendJSON(b []byte, communityIDSeed uint16) []byte {
 	b = append(b, `{"start":`...)
 	b = appendTime(b, r.Start)
@@ -60,7 +63,12 @@ func (r *Record) AppendJSON(b []byte, communityIDSeed uint16) []byte {
 	b = append(b, `,"initiator":"`...)
 	b = append(b, r.Initiator.String()...)
 	b = append(b, '"')
-	for _, f := range [...]struct{ k, v string }{{"sni", r.SNI}, {"http_host", r.HTTPHost}, {"user_agent", r.UserAgent}, {"dns_name", r.DNSName}, {"ja3", r.JA3}, {"ja4", r.JA4}} {
+	for _, f := range [...]struct{ k, v string }{
+		{"sni", r.SNI}, {"http_host", r.HTTPHost}, {"http_method", r.HTTPMethod},
+		{"http_content_type", r.HTTPContentType}, {"user_agent", r.UserAgent},
+		{"dns_name", r.DNSName}, {"ja3", r.JA3}, {"ja4", r.JA4},
+		{"flow_id", r.SensorFlowID}, {"byte_count_source", r.ByteCountSource},
+	} {
 		if f.v != "" {
 			b = append(b, `,"`...)
 			b = append(b, f.k...)
@@ -69,8 +77,15 @@ func (r *Record) AppendJSON(b []byte, communityIDSeed uint16) []byte {
 		}
 	}
 	b = append(b, `,"community_id":"`...)
+	at := len(b)
 	b = communityid.New(communityIDSeed).AppendBase64(b, r.communityFlow())
-	return append(b, `"}`...)
+	ours := b[at:]
+	b = append(b, '"')
+	if r.SensorCommunityID != "" && r.SensorCommunityID != string(ours) {
+		b = append(b, `,"sensor_community_id":`...)
+		b = strconv.AppendQuote(b, r.SensorCommunityID)
+	}
+	return append(b, '}')
 }
 
 // communityFlow is the Community ID tuple of r: ICMP type and code stand in

@@ -61,8 +61,27 @@ type Record struct {
 	// domain ID or sFlow sub-agent ID.
 	ObservationDomain uint32
 
-	// Names the source saw for the destination, when it has them.
+	// Names the source saw for the destination, when it has them: the TLS
+	// server name, the HTTP Host (and the client's User-Agent, method and
+	// the response's Content-Type), a DNS name that resolved to Dst, and
+	// the TLS client fingerprints.
 	SNI, HTTPHost, UserAgent, DNSName, JA3, JA4 string
+	HTTPMethod, HTTPContentType                 string
+
+	// SensorFlowID is the sensor's own identifier of the flow (Suricata's
+	// flow_id in decimal, Zeek's uid); empty for NetFlow, IPFIX and sFlow.
+	SensorFlowID string
+	// SensorCommunityID is the community_id the sensor logged, kept as
+	// written; the record's own Community ID is always computed (see
+	// CommunityID), and the two can differ when the sensor is wrong (the
+	// JSON form then carries both).
+	SensorCommunityID string
+	// ByteCountSource says what the byte counters count when the source
+	// has a choice: "payload" (Zeek's orig_bytes/resp_bytes) or "ip" (IP
+	// bytes, Zeek's orig_ip_bytes/resp_ip_bytes fallback); empty otherwise
+	// (NetFlow, IPFIX and sFlow count IP bytes, Suricata counts packet
+	// bytes).
+	ByteCountSource string
 }
 
 // Initiator records what a source knows about which endpoint opened the
