@@ -1,6 +1,7 @@
 package exfil
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"net/netip"
@@ -22,20 +23,32 @@ import (
 // closed aggregate and hands the alerts to the sink.
 //
 // A Detector is safe for concurrent use: any number of goroutines may call
-// Observe at once. Final alerts reach the sink from the goroutine whose
-// call closed the window, one window at a time; early alerts (see
+// Observe at once. A goroutine that feeds many records should own a Writer
+// (NewWriter) instead: it aggregates with no lock and no shared cache line
+// per record. Final alerts reach the sink from the goroutine whose call
+// closed the window, one window at a time; early alerts (see
 // WithEarlyAlerts) from the Observe call that crossed the rung. The sink is
 // never called concurrently.
 type Detector struct {
 	cfg    config
-	agg    *window.Aggregator
+	eng    *window.Engine
 	cid    communityid.Hasher
 	markFn func(*window.Aggregate) uint8 // d.mark, bound once
 	sinkMu sync.Mutex                    // one Sink call at a time
 
+	// pool serves Observe: writers partitioned by source address, each
+	// behind its own mutex, so that a key always meets the same writer.
+	pool []lockedWriter
+
 	records, invalid, notOutbound, internalDest atomic.Uint64
 	scored, belowMin, alerts, early             atomic.Uint64
 	bySeverity                                  [5]atomic.Uint64
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *Writer
+	_  [40]byte
 }
 
 // ErrNoSink is returned by New without WithSink.
@@ -53,36 +66,100 @@ func New(opts ...Option) (*Detector, error) {
 		return nil, ErrNoSink
 	}
 	d := &Detector{cfg: c, cid: communityid.New(c.cidSeed)}
-	agg, err := window.New(d.onClose, window.WithSize(c.size), window.WithLateness(c.lateness), window.WithShards(c.shards))
+	eng, err := window.NewEngine(d.onClose, window.WithSize(c.size), window.WithLateness(c.lateness))
 	if err != nil {
 		return nil, err
 	}
-	d.agg = agg
+	d.eng = eng
 	if c.early {
 		d.markFn = d.mark
+	}
+	d.pool = make([]lockedWriter, c.shards)
+	for i := range d.pool {
+		d.pool[i].w = d.NewWriter()
 	}
 	return d, nil
 }
 
 // Observe feeds one flow record. It reports whether the record was
 // aggregated; a record that is invalid, not an outbound conversation of an
-// internal host, or late is counted in Stats instead.
+// internal host, or late is counted in Stats instead. Observe is safe for
+// concurrent use: it hands the record to one of a fixed set of Writers
+// (WithShards), chosen by the record's addresses, under that Writer's lock.
 func (d *Detector) Observe(r *flowsrc.Record) bool {
-	d.records.Add(1)
+	lw := &d.pool[poolIndex(r.Src, r.Dst, len(d.pool))]
+	lw.mu.Lock()
+	ok := lw.w.Observe(r)
+	lw.mu.Unlock()
+	return ok
+}
+
+// poolIndex spreads records over n writers by their unordered address
+// pair, so that both directions of a conversation meet the same writer.
+func poolIndex(a, b netip.Addr, n int) int {
+	if n == 1 {
+		return 0
+	}
+	x, y := a.As16(), b.As16()
+	var h uint64
+	for i := 0; i < 16; i += 8 {
+		h += binary.LittleEndian.Uint64(x[i:]) ^ binary.LittleEndian.Uint64(y[i:])
+	}
+	h *= 0x9e3779b97f4a7c15
+	return int((h >> 32) * uint64(n) >> 32)
+}
+
+// Writer feeds a Detector from one goroutine: the records it observes are
+// aggregated in the goroutine's private partials (window.Writer), with no
+// lock, no atomic read-modify-write and no allocation per record. A Writer
+// is not safe for concurrent use.
+//
+// An idle Writer holds back the close of the windows it has records in:
+// call Sync when the goroutine has nothing to add for a while (a socket
+// read timeout, a ticker) and Close when it stops. Early alerts are judged
+// on the records of the key that went through this Writer; the final alert
+// scores the merge of every Writer's records.
+type Writer struct {
+	d    *Detector
+	w    *window.Writer
+	snap window.Snapshot
+	obs  window.Obs
+
+	records, invalid, notOutbound, internalDest uint64
+	left                                        int
+}
+
+// publishEvery is how many records a Writer counts before it adds its
+// counters to the Detector's.
+const publishEvery = 1024
+
+// NewWriter returns a Writer for one goroutine.
+func (d *Detector) NewWriter() *Writer {
+	return &Writer{d: d, w: d.eng.NewWriter(), left: publishEvery}
+}
+
+// Observe feeds one flow record, like Detector.Observe.
+func (w *Writer) Observe(r *flowsrc.Record) bool {
+	d := w.d
+	w.records++
+	if w.left--; w.left == 0 {
+		w.publish()
+	}
 	if !r.IsValid() {
-		d.invalid.Add(1)
+		w.invalid++
 		return false
 	}
 	c := Orient(r)
 	if !d.cfg.home.Internal(c.Client) {
-		d.notOutbound.Add(1)
+		w.notOutbound++
 		return false
 	}
 	if !d.cfg.home.External(c.Server) {
-		d.internalDest.Add(1)
+		w.internalDest++
 		return false
 	}
-	o := window.Obs{
+	o := &w.obs
+	*o = window.Obs{
 		Key:      window.Key{Src: c.Client, Dst: c.Server, DstPort: c.ServerPort, Proto: c.Proto, AppProto: r.AppProto},
 		Start:    r.Start,
 		End:      r.End,
@@ -105,14 +182,43 @@ func (d *Detector) Observe(r *flowsrc.Record) bool {
 	}
 	o.FlowHash = flowHash(c.Client, c.Server, o.SrcPort, o.DstPort, c.Proto)
 	if d.markFn == nil {
-		return d.agg.Add(&o)
+		return w.w.Add(o)
 	}
-	var snap window.Snapshot
-	ok, marked := d.agg.AddMarked(&o, d.markFn, &snap)
+	ok, marked := w.w.AddMarked(o, d.markFn, &w.snap)
 	if marked {
-		d.emitEarly(&snap)
+		d.emitEarly(&w.snap)
 	}
 	return ok
+}
+
+// publish adds the Writer's counters to the Detector's.
+func (w *Writer) publish() {
+	d := w.d
+	w.left = publishEvery
+	for _, c := range [...]struct {
+		n *uint64
+		a *atomic.Uint64
+	}{{&w.records, &d.records}, {&w.invalid, &d.invalid}, {&w.notOutbound, &d.notOutbound}, {&w.internalDest, &d.internalDest}} {
+		if *c.n != 0 {
+			c.a.Add(*c.n)
+			*c.n = 0
+		}
+	}
+}
+
+// Sync publishes the Writer's counters and hands over its partials of
+// closed windows so that they can be scored. Call it when the Writer is
+// idle.
+func (w *Writer) Sync() {
+	w.publish()
+	w.w.Sync()
+}
+
+// Close syncs the Writer and retires it: its open windows are scored when
+// they close. The Writer must not be used afterwards; Close is idempotent.
+func (w *Writer) Close() {
+	w.publish()
+	w.w.Close()
 }
 
 // Aggregate marks (window.Aggregate.Mark): the low bits hold the highest
@@ -187,11 +293,30 @@ func flowHash(client, server netip.Addr, cport, sport uint16, proto uint8) uint6
 
 // Advance tells the detector the time is now (live mode): windows whose
 // end plus the allowed lateness has passed are closed and scored even when
-// no record arrives.
-func (d *Detector) Advance(now time.Time) { d.agg.Advance(now) }
+// no record arrives. Windows held by a Writer of the caller's are scored
+// at that Writer's next Observe, Sync or Close.
+func (d *Detector) Advance(now time.Time) {
+	d.eng.Advance(now)
+	d.syncPool()
+}
 
 // Flush closes and scores every open window (end of a replay, shutdown).
-func (d *Detector) Flush() { d.agg.Flush() }
+// Close the caller's Writers first: a window a live Writer still holds is
+// scored at its next Sync or Close.
+func (d *Detector) Flush() {
+	d.eng.Flush()
+	d.syncPool()
+}
+
+// syncPool syncs Observe's writers so that they hand closed windows over.
+func (d *Detector) syncPool() {
+	for i := range d.pool {
+		lw := &d.pool[i]
+		lw.mu.Lock()
+		lw.w.Sync()
+		lw.mu.Unlock()
+	}
+}
 
 // Stats are a Detector's counters.
 type Stats struct {
@@ -207,6 +332,9 @@ type Stats struct {
 	// closed.
 	Aggregated uint64 `json:"aggregated"`
 	Late       uint64 `json:"late_records"`
+	// Rejected records had a key the aggregator cannot hold (an address
+	// with a zone, or a 256th application protocol in one Writer's window).
+	Rejected uint64 `json:"rejected_records"`
 	// Open aggregates are in windows not yet closed; Scored ones were
 	// closed and scored.
 	Open   int    `json:"open_aggregates"`
@@ -220,9 +348,12 @@ type Stats struct {
 	BySeverity map[string]uint64 `json:"by_severity"`
 }
 
-// Stats returns a snapshot of the counters.
+// Stats returns a snapshot of the counters. Observe's writers are synced
+// first (which may score windows that closed meanwhile); a Writer of the
+// caller's adds its counters every 1024 records and at Sync and Close.
 func (d *Detector) Stats() Stats {
-	ws := d.agg.Stats()
+	d.syncPool()
+	ws := d.eng.Stats()
 	st := Stats{
 		Records:      d.records.Load(),
 		Invalid:      d.invalid.Load(),
@@ -230,6 +361,7 @@ func (d *Detector) Stats() Stats {
 		InternalDest: d.internalDest.Load(),
 		Aggregated:   ws.Records,
 		Late:         ws.Late,
+		Rejected:     ws.Rejected,
 		Open:         ws.Open,
 		Scored:       d.scored.Load(),
 		BelowMin:     d.belowMin.Load(),

@@ -441,3 +441,77 @@ func TestEarlyConcurrentSinkSerialised(t *testing.T) {
 		t.Errorf("finals %d early %d", sink.finals.Load(), d.Stats().Early)
 	}
 }
+
+// TestWritersMatchObserve feeds the same records once through Observe and
+// once through four goroutines that each own a Writer (every key split
+// across them): the final alerts must be identical. The goroutines are not
+// in step, so the lateness covers the whole span: no record is late.
+func TestWritersMatchObserve(t *testing.T) {
+	lateness := exfil.WithLateness(time.Hour)
+	var recs []flowsrc.Record
+	for i := range 4000 {
+		src := netip.AddrFrom4([4]byte{10, 1, byte(i % 7), byte(i % 5)}).String()
+		dst := "198.51.100." + strconv.Itoa(i%3)
+		end := t0.Add(time.Duration(i) * 700 * time.Millisecond) // ~47 min: four windows
+		up := rec(src, uint16(20000+i%900), dst, 443, uint64(i%97)*40*1024, end)
+		down := rec(dst, 443, src, uint16(20000+i%900), uint64(i%13)*1024, end)
+		recs = append(recs, up, down)
+	}
+	ref, refAlerts := newDetector(t, lateness)
+	for i := range recs {
+		ref.Observe(&recs[i])
+	}
+	ref.Flush()
+
+	d, got := newDetector(t, lateness)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		w := d.NewWriter()
+		wg.Go(func() {
+			defer w.Close()
+			for i := g; i < len(recs); i += 4 {
+				w.Observe(&recs[i])
+			}
+		})
+	}
+	wg.Wait()
+	d.Flush()
+
+	if len(refAlerts.a) == 0 {
+		t.Fatal("the reference raised no alert: the test data is too small")
+	}
+	key := func(a *exfil.Alert) string { return a.AlertID }
+	want := map[string]*exfil.Alert{}
+	for _, a := range refAlerts.a {
+		want[key(a)] = a
+	}
+	if len(got.a) != len(want) {
+		t.Fatalf("%d alerts through Writers, %d through Observe", len(got.a), len(want))
+	}
+	for _, a := range got.a {
+		w := want[key(a)]
+		if w == nil {
+			t.Fatalf("unexpected alert %s %v→%v", a.AlertID, a.SrcIP, a.DestIP)
+		}
+		aj, _ := json.Marshal(a)
+		wj, _ := json.Marshal(w)
+		if !bytes.Equal(aj, wj) {
+			t.Fatalf("alert differs:\n got %s\nwant %s", aj, wj)
+		}
+	}
+	st, rst := d.Stats(), ref.Stats()
+	if st.Records != rst.Records || st.Aggregated != rst.Aggregated || st.Late != 0 || st.Scored != rst.Scored || st.Alerts != rst.Alerts {
+		t.Errorf("stats differ: writers %+v, observe %+v", st, rst)
+	}
+}
+
+func TestWriterNoAllocSteadyState(t *testing.T) {
+	d, _ := newDetector(t)
+	w := d.NewWriter()
+	defer w.Close()
+	r := rec("10.0.0.5", 50000, "198.51.100.7", 443, 1000, t0.Add(time.Minute))
+	w.Observe(&r)
+	if n := testing.AllocsPerRun(1000, func() { w.Observe(&r) }); n != 0 {
+		t.Errorf("Writer.Observe allocates %v times per record for a known key", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/exfilscore/exfilscore/geo"
@@ -43,7 +44,7 @@ func defaultConfig() config {
 		policy:   severity.DefaultPolicy(),
 		minLevel: severity.Low,
 		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		shards:   64,
+		shards:   min(4*runtime.GOMAXPROCS(0), 64),
 	}
 }
 
@@ -131,9 +132,18 @@ func WithCommunityIDSeed(seed uint16) Option {
 	return optionFunc(func(c *config) error { c.cidSeed = seed; return nil })
 }
 
-// WithShards sets the aggregator's lock shard count (default 64).
+// WithShards sets how many Writers, each behind its own lock, serve
+// Detector.Observe (default 4 × GOMAXPROCS, at most 64). Records are
+// spread over them by address pair. Goroutines that own a Writer
+// (Detector.NewWriter) do not use them.
 func WithShards(n int) Option {
-	return optionFunc(func(c *config) error { c.shards = n; return nil })
+	return optionFunc(func(c *config) error {
+		if n < 1 || n > 1024 {
+			return fmt.Errorf("exfil: %d shards: want 1 to 1024", n)
+		}
+		c.shards = n
+		return nil
+	})
 }
 
 // WithEarlyAlerts turns early alerts on or off (default off). When on,
