@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,7 +67,7 @@ func New(opts ...Option) (*Detector, error) {
 		return nil, ErrNoSink
 	}
 	d := &Detector{cfg: c, cid: communityid.New(c.cidSeed)}
-	eng, err := window.NewEngine(d.onClose, window.WithSize(c.size), window.WithLateness(c.lateness))
+	eng, err := window.NewEngineStream(d.onClose, window.WithSize(c.size), window.WithLateness(c.lateness))
 	if err != nil {
 		return nil, err
 	}
@@ -378,26 +379,55 @@ func (d *Detector) Stats() Stats {
 // hostTotals is a source host's outbound volume in one window.
 type hostTotals struct{ up, down uint64 }
 
-// onClose scores the aggregates of one closed window.
-func (d *Detector) onClose(aggs []*window.Aggregate) {
-	// Population context over the whole window.
-	sources := make(map[netip.Addr]map[netip.Addr]struct{})
-	hosts := make(map[netip.Addr]hostTotals)
-	for _, a := range aggs {
-		h := hosts[a.Key.Src]
+// dstSources is how many distinct internal sources uploaded to a
+// destination in one window (its blast radius).
+type dstSources struct {
+	dst netip.Addr
+	n   int
+}
+
+// onClose scores the aggregates of one closed window in two passes over
+// the window (read in place, see window.Closed): the first gathers the
+// population context (each source's totals, each destination's
+// uploaders), the second scores and alerts.
+func (d *Detector) onClose(c *window.Closed) {
+	var hosts []hostTotals // one per source, in key order (sources are runs)
+	var pairs []struct{ dst, src netip.Addr }
+	var prev netip.Addr
+	for a := range c.All() {
+		if len(hosts) == 0 || a.Key.Src != prev {
+			hosts = append(hosts, hostTotals{})
+			prev = a.Key.Src
+		}
+		h := &hosts[len(hosts)-1]
 		h.up += a.Upload
 		h.down += a.Download
-		hosts[a.Key.Src] = h
 		if a.Upload > 0 {
-			s := sources[a.Key.Dst]
-			if s == nil {
-				s = make(map[netip.Addr]struct{})
-				sources[a.Key.Dst] = s
-			}
-			s[a.Key.Src] = struct{}{}
+			pairs = append(pairs, struct{ dst, src netip.Addr }{a.Key.Dst, a.Key.Src})
 		}
 	}
-	for _, a := range aggs {
+	slices.SortFunc(pairs, func(x, y struct{ dst, src netip.Addr }) int {
+		if c := x.dst.Compare(y.dst); c != 0 {
+			return c
+		}
+		return x.src.Compare(y.src)
+	})
+	var blast []dstSources // sorted by dst
+	for i, p := range pairs {
+		switch {
+		case i == 0 || p.dst != pairs[i-1].dst:
+			blast = append(blast, dstSources{p.dst, 1})
+		case p.src != pairs[i-1].src:
+			blast[len(blast)-1].n++
+		}
+	}
+	pairs = nil
+	run := -1
+	for a := range c.All() {
+		if run < 0 || a.Key.Src != prev {
+			run++
+			prev = a.Key.Src
+		}
 		d.scored.Add(1)
 		level, _ := severity.Evaluate(&d.cfg.policy, a.Upload, a.Download)
 		matches, checked := d.iocMatches(a.Key.Dst)
@@ -413,8 +443,10 @@ func (d *Detector) onClose(aggs []*window.Aggregate) {
 				continue
 			}
 		}
-		ht := hosts[a.Key.Src]
-		ctx := &windowContext{blast: len(sources[a.Key.Dst]), pcr: pcr(ht.up, ht.down)}
+		ctx := &windowContext{pcr: pcr(hosts[run].up, hosts[run].down)}
+		if i, ok := slices.BinarySearchFunc(blast, a.Key.Dst, func(s dstSources, dst netip.Addr) int { return s.dst.Compare(dst) }); ok {
+			ctx.blast = blast[i].n
+		}
 		snap := a.Snapshot()
 		d.send(d.buildAlert(&snap, StageFinal, matches, checked, ctx))
 	}

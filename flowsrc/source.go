@@ -25,18 +25,36 @@ const DrainTime = 100 * time.Millisecond
 // record. Datagrams that do not decode are counted by dec and skipped.
 // When ctx ends it keeps reading for DrainTime so that datagrams already in
 // the socket buffer are not lost, then returns ctx.Err(); it does not close
-// conn. emit is called from this goroutine only.
-func ServeUDP(ctx context.Context, conn net.PacketConn, dec *DatagramDecoder, emit func(*Record)) error {
+// conn. emit (and the callbacks of opts) are called from this goroutine
+// only.
+func ServeUDP(ctx context.Context, conn net.PacketConn, dec *DatagramDecoder, emit func(*Record), opts ...ServeOption) error {
+	var cfg serveConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	stopping := false
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now().Add(DrainTime)) })
 	defer stop()
 	buf := make([]byte, maxDatagram)
 	for {
+		if cfg.idle > 0 && ctx.Err() == nil {
+			conn.SetReadDeadline(time.Now().Add(cfg.idle))
+		} else if ctx.Err() != nil && !stopping {
+			stopping = true
+			conn.SetReadDeadline(time.Now().Add(DrainTime))
+		}
 		n, from, err := conn.ReadFrom(buf)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				if ctx.Err() != nil {
+					if cfg.onIdle != nil {
+						cfg.onIdle()
+					}
 					return ctx.Err()
+				}
+				if cfg.onIdle != nil {
+					cfg.onIdle()
 				}
 				continue
 			}
@@ -49,7 +67,32 @@ func ServeUDP(ctx context.Context, conn net.PacketConn, dec *DatagramDecoder, em
 		// Errors are counted in dec.Stats; the records before the bad
 		// part were emitted.
 		_ = dec.Decode(exporter, time.Now(), buf[:n], emit)
+		if cfg.onDatagram != nil {
+			cfg.onDatagram()
+		}
 	}
+}
+
+// ServeOption configures ServeUDP.
+type ServeOption func(*serveConfig)
+
+type serveConfig struct {
+	idle       time.Duration
+	onIdle     func()
+	onDatagram func()
+}
+
+// OnIdle makes ServeUDP call f whenever no datagram arrived for d (and
+// once more before it returns), e.g. to sync an aggregator's writer that
+// would otherwise hold closed windows back.
+func OnIdle(d time.Duration, f func()) ServeOption {
+	return func(c *serveConfig) { c.idle, c.onIdle = d, f }
+}
+
+// OnDatagram makes ServeUDP call f after each datagram's records were
+// emitted, e.g. to hand a batch of records on.
+func OnDatagram(f func()) ServeOption {
+	return func(c *serveConfig) { c.onDatagram = f }
 }
 
 // ReplayStats counts what ReplayPcap read.

@@ -71,6 +71,7 @@ type Engine struct {
 	size     int64
 	lateness int64
 	onClose  func([]*Aggregate)
+	onStream func(*Closed)
 
 	_      [64]byte
 	closed atomic.Int64 // every window ending at or before this is closed
@@ -106,6 +107,24 @@ func NewEngine(onClose func([]*Aggregate), opts ...Option) (*Engine, error) {
 	e := &Engine{size: int64(c.size), lateness: int64(c.lateness), onClose: onClose,
 		pending: make(map[int64][]*partial), advWM: minInt64}
 	e.closed.Store(minInt64)
+	return e, nil
+}
+
+// NewEngineStream is NewEngine for large windows: onClose receives each
+// closed window as a Closed, whose aggregates are read in place from the
+// Writers' partials one at a time, instead of a slice of Aggregates that
+// would cost some 300 bytes per key (more for keys with many flows) at the
+// very moment the next window fills. Same ordering and concurrency
+// guarantees as NewEngine.
+func NewEngineStream(onClose func(*Closed), opts ...Option) (*Engine, error) {
+	if onClose == nil {
+		return nil, errors.New("window: nil close callback")
+	}
+	e, err := NewEngine(func([]*Aggregate) {}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	e.onClose, e.onStream = nil, onClose
 	return e, nil
 }
 
@@ -490,6 +509,20 @@ func (e *Engine) nextReadyLocked() (int64, []*partial) {
 
 // emit merges the partials of one window and calls onClose.
 func (e *Engine) emit(start int64, parts []*partial) {
+	if e.onStream != nil {
+		c := &Closed{start: start, size: e.size}
+		for _, p := range parts {
+			c.parts = append(c.parts, prepare(p))
+		}
+		e.onStream(c)
+		n := c.distinct()
+		c.parts = nil
+		e.mu.Lock()
+		e.free = append(e.free, parts...)
+		e.mu.Unlock()
+		e.closedN.Add(uint64(n))
+		return
+	}
 	slices.SortFunc(parts, func(x, y *partial) int { return int(y.ents.n) - int(x.ents.n) })
 	base := parts[0]
 	var out []*Aggregate

@@ -90,6 +90,45 @@ func (s *sink) onClose(a []*Aggregate) {
 	s.calls = append(s.calls, a[0].WindowStart.UnixNano())
 }
 
+// onStream copies the aggregates of a streamed window (NewEngineStream),
+// reading them twice to check that All repeats itself.
+func (s *sink) onStream(c *Closed) {
+	var out []*Aggregate
+	for a := range c.All() {
+		g := &Aggregate{Key: a.Key, WindowStart: a.WindowStart, WindowEnd: a.WindowEnd}
+		if err := g.Merge(a); err != nil {
+			panic(err)
+		}
+		out = append(out, g)
+	}
+	i := 0
+	for a := range c.All() {
+		if i >= len(out) || a.Key != out[i].Key || a.Upload != out[i].Upload || a.Unique.Count() != out[i].Unique.Count() {
+			panic("Closed.All does not repeat itself")
+		}
+		i++
+	}
+	if len(out) == 0 || i != len(out) || !c.Start().Equal(out[0].WindowStart) || !c.End().Equal(out[0].WindowEnd) || c.Len() < len(out) {
+		panic("Closed: inconsistent window")
+	}
+	s.onClose(out)
+}
+
+// newEngine builds an Engine delivering to s, streamed or not.
+func newEngine(s *sink, streamed bool, opts ...Option) *Engine {
+	var e *Engine
+	var err error
+	if streamed {
+		e, err = NewEngineStream(s.onStream, opts...)
+	} else {
+		e, err = NewEngine(s.onClose, opts...)
+	}
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
 // diffAggs compares two aggregate lists sorted by window then key.
 func diffAggs(t *testing.T, got, want []*Aggregate, withMark bool) {
 	t.Helper()
@@ -150,64 +189,63 @@ func TestEngineDifferential(t *testing.T) {
 		{4, 2, false, true, time.Hour, 0},
 		{5, 5, false, false, time.Minute, 30 * time.Second},
 	} {
-		t.Run(fmt.Sprintf("seed%d/w%d/byKey=%v", tc.seed, tc.writers, tc.byKey), func(t *testing.T) {
-			obs := stream(tc.seed, 30000, 700, tc.size, tc.lateness)
-			var rs, es sink
-			ref, err := New(rs.onClose, WithSize(tc.size), WithLateness(tc.lateness))
-			if err != nil {
-				t.Fatal(err)
-			}
-			eng, err := NewEngine(es.onClose, WithSize(tc.size), WithLateness(tc.lateness))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ws := make([]*Writer, tc.writers)
-			for i := range ws {
-				ws[i] = eng.NewWriter()
-			}
-			var refSnap, engSnap Snapshot
-			for i, o := range obs {
-				wi := i % len(ws)
-				if tc.byKey {
-					wi = int(hashKey(&o.Key, 0) % uint64(len(ws)))
+		for _, streamed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("seed%d/w%d/byKey=%v/stream=%v", tc.seed, tc.writers, tc.byKey, streamed), func(t *testing.T) {
+				obs := stream(tc.seed, 30000, 700, tc.size, tc.lateness)
+				var rs, es sink
+				ref, err := New(rs.onClose, WithSize(tc.size), WithLateness(tc.lateness))
+				if err != nil {
+					t.Fatal(err)
 				}
-				rok, rm := ref.AddMarked(o, upMark, &refSnap)
-				eok, em := ws[wi].AddMarked(o, upMark, &engSnap)
-				if rok != eok {
-					t.Fatalf("record %d: reference accepted %v, engine %v", i, rok, eok)
+				eng := newEngine(&es, streamed, WithSize(tc.size), WithLateness(tc.lateness))
+				ws := make([]*Writer, tc.writers)
+				for i := range ws {
+					ws[i] = eng.NewWriter()
 				}
-				if tc.byKey && (rm != em || rm && (refSnap.Mark != engSnap.Mark || refSnap.Upload != engSnap.Upload || refSnap.FlowCount != engSnap.FlowCount)) {
-					t.Fatalf("record %d: reference marked %v %+v, engine %v %+v", i, rm, refSnap, em, engSnap)
+				var refSnap, engSnap Snapshot
+				for i, o := range obs {
+					wi := i % len(ws)
+					if tc.byKey {
+						wi = int(hashKey(&o.Key, 0) % uint64(len(ws)))
+					}
+					rok, rm := ref.AddMarked(o, upMark, &refSnap)
+					eok, em := ws[wi].AddMarked(o, upMark, &engSnap)
+					if rok != eok {
+						t.Fatalf("record %d: reference accepted %v, engine %v", i, rok, eok)
+					}
+					if tc.byKey && (rm != em || rm && (refSnap.Mark != engSnap.Mark || refSnap.Upload != engSnap.Upload || refSnap.FlowCount != engSnap.FlowCount)) {
+						t.Fatalf("record %d: reference marked %v %+v, engine %v %+v", i, rm, refSnap, em, engSnap)
+					}
+					if tc.byKey && rm && !uniqueClose(engSnap.UniqueFlows, refSnap.UniqueFlows) {
+						t.Fatalf("record %d: snapshot unique flows %d, reference %d", i, engSnap.UniqueFlows, refSnap.UniqueFlows)
+					}
+					if tc.advance && i == len(obs)/2 {
+						now := o.End.Add(3 * tc.size)
+						ref.Advance(now)
+						eng.Advance(now)
+					}
 				}
-				if tc.byKey && rm && !uniqueClose(engSnap.UniqueFlows, refSnap.UniqueFlows) {
-					t.Fatalf("record %d: snapshot unique flows %d, reference %d", i, engSnap.UniqueFlows, refSnap.UniqueFlows)
+				for _, w := range ws {
+					w.Close()
 				}
-				if tc.advance && i == len(obs)/2 {
-					now := o.End.Add(3 * tc.size)
-					ref.Advance(now)
-					eng.Advance(now)
+				ref.Flush()
+				eng.Flush()
+				diffAggs(t, es.aggs, rs.aggs, tc.byKey)
+				if !slices.Equal(es.calls, rs.calls) {
+					t.Errorf("close calls %v, want %v", es.calls, rs.calls)
 				}
-			}
-			for _, w := range ws {
-				w.Close()
-			}
-			ref.Flush()
-			eng.Flush()
-			diffAggs(t, es.aggs, rs.aggs, tc.byKey)
-			if !slices.Equal(es.calls, rs.calls) {
-				t.Errorf("close calls %v, want %v", es.calls, rs.calls)
-			}
-			rst, est := ref.Stats(), eng.Stats()
-			if est.Records != rst.Records || est.Late != rst.Late || est.Closed != rst.Closed || est.Open != 0 {
-				t.Errorf("stats %+v, want %+v", est, rst)
-			}
-			if rst.Late == 0 || len(rs.aggs) < 100 {
-				t.Errorf("stream too tame: %d late, %d aggregates", rst.Late, len(rs.aggs))
-			}
-			if !eng.Watermark().Equal(ref.Watermark()) && !tc.advance {
-				t.Errorf("watermark %v, want %v", eng.Watermark(), ref.Watermark())
-			}
-		})
+				rst, est := ref.Stats(), eng.Stats()
+				if est.Records != rst.Records || est.Late != rst.Late || est.Closed != rst.Closed || est.Open != 0 {
+					t.Errorf("stats %+v, want %+v", est, rst)
+				}
+				if rst.Late == 0 || len(rs.aggs) < 100 {
+					t.Errorf("stream too tame: %d late, %d aggregates", rst.Late, len(rs.aggs))
+				}
+				if !eng.Watermark().Equal(ref.Watermark()) && !tc.advance {
+					t.Errorf("watermark %v, want %v", eng.Watermark(), ref.Watermark())
+				}
+			})
+		}
 	}
 }
 
@@ -271,9 +309,15 @@ func TestEngineRejects(t *testing.T) {
 // TestEngineMergeAppOverflow merges partials whose application tables do
 // not fit one partial (the slow merge path).
 func TestEngineMergeAppOverflow(t *testing.T) {
+	for _, streamed := range []bool{false, true} {
+		t.Run(fmt.Sprint("stream=", streamed), func(t *testing.T) { testMergeAppOverflow(t, streamed) })
+	}
+}
+
+func testMergeAppOverflow(t *testing.T, streamed bool) {
 	var rs, es sink
 	ref, _ := New(rs.onClose)
-	e, _ := NewEngine(es.onClose)
+	e := newEngine(&es, streamed)
 	ws := []*Writer{e.NewWriter(), e.NewWriter(), e.NewWriter()}
 	for i := range 600 {
 		k := key("10.0.0.1", "198.51.100.1", 443)
@@ -297,9 +341,10 @@ func TestEngineMergeAppOverflow(t *testing.T) {
 func TestEngineMergeProperty(t *testing.T) {
 	obs := stream(9, 20000, 300, 15*time.Minute, 2*time.Minute)
 	var base []*Aggregate
-	for _, n := range []int{1, 2, 7} {
+	for _, n := range []int{1, 2, 7, -1, -2, -7} {
 		var s sink
-		e, _ := NewEngine(s.onClose, WithLateness(24*time.Hour))
+		e := newEngine(&s, n < 0, WithLateness(24*time.Hour))
+		n := max(n, -n)
 		ws := make([]*Writer, n)
 		for i := range ws {
 			ws[i] = e.NewWriter()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -18,24 +19,36 @@ import (
 )
 
 // app wires one decoder to either a Detector (alerts) or a record dump.
+//
+// With a Detector, the goroutines that read and decode (one per socket, or
+// the replay) hand their records to a fanout of lanes, one per CPU, each
+// owning an exfil.Writer: decoding stays in order per exporter, and
+// aggregation uses every core without a lock per record.
 type app struct {
-	o    options
-	log  *slog.Logger
-	dec  *flowsrc.DatagramDecoder
-	det  *exfil.Detector
-	sink *exfil.JSONLines
-	dump *flowsrc.RecordWriter
-	emit func(*flowsrc.Record)
+	o     options
+	log   *slog.Logger
+	dec   *flowsrc.DatagramDecoder
+	det   *exfil.Detector
+	sink  *exfil.JSONLines
+	dump  *flowsrc.RecordWriter
+	lanes int
+}
+
+// source is how one reading goroutine passes records on: emit per record,
+// flush at the end of a datagram (live) or of the input, done when it
+// stops.
+type source struct {
+	emit  func(*flowsrc.Record)
+	flush func()
 }
 
 func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option) (*app, error) {
 	if o.cidSeed > 0xffff {
 		return nil, fmt.Errorf("-community-id-seed %d out of range 0..65535", o.cidSeed)
 	}
-	a := &app{o: o, log: log, dec: flowsrc.NewDatagramDecoder()}
+	a := &app{o: o, log: log, dec: flowsrc.NewDatagramDecoder(), lanes: runtime.GOMAXPROCS(0)}
 	if o.dumpFlows {
 		a.dump = flowsrc.NewRecordWriter(stdout, uint16(o.cidSeed))
-		a.emit = func(r *flowsrc.Record) { a.dump.Write(r) }
 		return a, nil
 	}
 	min, err := severity.ParseLevel(o.minSeverity)
@@ -74,8 +87,25 @@ func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option
 	if err != nil {
 		return nil, err
 	}
-	a.emit = func(r *flowsrc.Record) { a.det.Observe(r) }
 	return a, nil
+}
+
+// start returns the sources of n reading goroutines and a stop function to
+// call once they have all returned.
+func (a *app) start(n int) ([]source, func()) {
+	srcs := make([]source, n)
+	if a.det == nil {
+		for i := range srcs {
+			srcs[i] = source{emit: func(r *flowsrc.Record) { a.dump.Write(r) }, flush: func() {}}
+		}
+		return srcs, func() {}
+	}
+	f := newFanout(a.det, a.lanes)
+	for i := range srcs {
+		p := f.producer()
+		srcs[i] = source{emit: p.emit, flush: p.flush}
+	}
+	return srcs, f.close
 }
 
 // finish closes every window and logs the one-line summary.
@@ -101,7 +131,10 @@ func (a *app) runReplay(path string) error {
 	}
 	defer f.Close()
 	start := time.Now()
-	rs, err := flowsrc.ReplayPcap(f, a.dec, a.emit)
+	srcs, stop := a.start(1)
+	rs, err := flowsrc.ReplayPcap(f, a.dec, srcs[0].emit)
+	srcs[0].flush()
+	stop()
 	if err != nil {
 		return fmt.Errorf("replay %s: %w", path, err)
 	}
@@ -117,12 +150,16 @@ func (a *app) serve(ctx context.Context, conns []net.PacketConn, tick bool) erro
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(conns))
-	for _, c := range conns {
-		wg.Go(func() {
-			if err := flowsrc.ServeUDP(ctx, c, a.dec, a.emit); err != nil && !errors.Is(err, context.Canceled) {
+	srcs, stop := a.start(len(conns))
+	var readers sync.WaitGroup
+	for i, c := range conns {
+		src := srcs[i]
+		readers.Go(func() {
+			if err := flowsrc.ServeUDP(ctx, c, a.dec, src.emit, flowsrc.OnDatagram(src.flush)); err != nil && !errors.Is(err, context.Canceled) {
 				errs <- err
 				cancel()
 			}
+			src.flush()
 		})
 	}
 	if tick && a.det != nil {
@@ -140,6 +177,8 @@ func (a *app) serve(ctx context.Context, conns []net.PacketConn, tick bool) erro
 		})
 	}
 	<-ctx.Done()
+	readers.Wait()
+	stop()
 	wg.Wait()
 	close(errs)
 	err := <-errs
@@ -155,16 +194,18 @@ func (a *app) runLive(ctx context.Context) error {
 		if addr == "" {
 			continue
 		}
-		c, err := net.ListenPacket("udp", addr)
+		cs, err := listenUDP(addr, a.lanes)
 		if err != nil {
 			for _, c := range conns {
 				c.Close()
 			}
 			return err
 		}
-		setReadBuffer(c, a.log)
-		a.log.Info("listening", "addr", c.LocalAddr().String())
-		conns = append(conns, c)
+		for _, c := range cs {
+			setReadBuffer(c, a.log)
+		}
+		a.log.Info("listening", "addr", cs[0].LocalAddr().String(), "sockets", len(cs))
+		conns = append(conns, cs...)
 	}
 	if len(conns) == 0 {
 		return errors.New("nothing to listen on: -listen and -sflow are both empty")

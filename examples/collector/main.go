@@ -28,6 +28,7 @@ type options struct {
 	window, lateness                                    time.Duration
 	iocs                                                listFlag
 	dumpFlows, demo, verbose, early                     bool
+	cpuProfile, memProfile                              string
 	cidSeed                                             uint
 }
 
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.minSeverity, "min-severity", "low", "lowest severity to report: low, medium, high, critical")
 	fs.UintVar(&o.cidSeed, "community-id-seed", 0, "Community ID seed")
 	fs.BoolVar(&o.verbose, "v", false, "debug logging on stderr")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (go tool pprof)")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to `file` at exit (go tool pprof)")
 	fs.BoolVar(&o.early, "early", false, "early alerts the moment a rung is reached (default: on when listening, off under -replay)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -88,6 +91,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		extra = append(extra, feed)
 	}
+	stopProfiles, err := startProfiles(o.cpuProfile, o.memProfile)
+	if err != nil {
+		log.Error("collector: profile", "err", err)
+		return 1
+	}
+	defer stopProfiles()
 	app, err := newApp(o, stdout, log, extra...)
 	if err != nil {
 		log.Error("collector: bad configuration", "err", err)

@@ -53,7 +53,7 @@ func write(path string, n, keys int, s float64) error {
 	m := flowtest.NewV9(flowtest.V9Header{})
 	fl := make([]flowtest.Flow, 0, 30)
 	for i, seq := 0, uint32(0); i < n; seq++ {
-		at := base.Add(time.Duration(i) * time.Hour / time.Duration(n))
+		at := base.Add(time.Duration(int64(i) * int64(time.Hour/time.Microsecond) / int64(n) * int64(time.Microsecond)))
 		fl = fl[:0]
 		for j := 0; j < 30 && i < n; j, i = j+1, i+1 {
 			k := uint32(z.Uint64())

@@ -1,0 +1,216 @@
+package window
+
+import (
+	"bytes"
+	"cmp"
+	"iter"
+	"slices"
+	"time"
+)
+
+// Closed is one closed window of an Engine built with NewEngineStream: the
+// Writers' partials of that window, read in place. All yields its
+// aggregates one at a time in one reused Aggregate, so closing a window
+// costs memory per flow record (the grouping of flow hashes, 8 bytes each)
+// and per key (a sort index, 16 bytes each), never an Aggregate per key.
+//
+// A Closed is valid only during the close callback.
+type Closed struct {
+	start, size int64
+	parts       []*closedPart
+	agg         Aggregate
+}
+
+// closedPart is one partial with its entries sorted by key and its flow
+// hashes grouped by entry.
+type closedPart struct {
+	p     *partial
+	order []uint32 // entry ids in key order
+	off   []uint32 // flows of entry id: hashes[off[id]:off[id+1]]
+	hash  []uint64
+}
+
+// Start and End bound the window.
+func (c *Closed) Start() time.Time { return time.Unix(0, c.start).UTC() }
+
+// End is the window's end (exclusive).
+func (c *Closed) End() time.Time { return time.Unix(0, c.start+c.size).UTC() }
+
+// Len returns the number of entries in the window's partials: the number
+// of aggregates All yields when no key was split across Writers, an upper
+// bound otherwise.
+func (c *Closed) Len() int {
+	n := 0
+	for _, cp := range c.parts {
+		n += int(cp.p.ents.n)
+	}
+	return n
+}
+
+// All yields every aggregate of the window in key order (CompareKeys),
+// each key once: the records of a key added through several Writers are
+// merged, its unique flows counted over the union of their flow hashes, so
+// each Aggregate equals the one Aggregator would have built. The
+// *Aggregate is reused: it is valid until the next step of the iteration
+// and must not be kept (Aggregate.Merge into one of the caller's copies
+// it). All may be called several times during the callback; every call
+// yields the same sequence.
+func (c *Closed) All() iter.Seq[*Aggregate] {
+	return func(yield func(*Aggregate) bool) { c.walk(&c.agg, yield) }
+}
+
+// distinct counts the keys of the window (split keys once).
+func (c *Closed) distinct() int {
+	n := 0
+	c.walk(nil, func(*Aggregate) bool { n++; return true })
+	return n
+}
+
+// walk yields the aggregates in key order into g; with g nil it only
+// walks the keys and yields nil.
+func (c *Closed) walk(g *Aggregate, yield func(*Aggregate) bool) {
+	if len(c.parts) == 1 {
+		cp := c.parts[0]
+		for _, id := range cp.order {
+			if g != nil {
+				c.fill(g, cp, id)
+			}
+			if !yield(g) {
+				return
+			}
+		}
+		return
+	}
+	// k-way merge of the parts' sorted entries; equal keys merge.
+	heads := make([]int, len(c.parts))
+	keys := make([]Key, len(c.parts))
+	for i, cp := range c.parts {
+		if len(cp.order) > 0 {
+			keys[i] = cp.p.key(cp.p.ents.at(cp.order[0]))
+		}
+	}
+	for {
+		lo := -1
+		for i, cp := range c.parts {
+			if heads[i] < len(cp.order) && (lo < 0 || CompareKeys(&keys[i], &keys[lo]) < 0) {
+				lo = i
+			}
+		}
+		if lo < 0 {
+			return
+		}
+		k := keys[lo]
+		first := true
+		var a acc
+		for i, cp := range c.parts {
+			if heads[i] >= len(cp.order) || CompareKeys(&keys[i], &k) != 0 {
+				continue
+			}
+			if id := cp.order[heads[i]]; g != nil {
+				if first {
+					c.fill(g, cp, id)
+					a = cp.p.toAcc(cp.p.ents.at(id))
+				} else {
+					b := cp.p.toAcc(cp.p.ents.at(id))
+					a.merge(&b)
+					for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
+						g.Unique.Add(h)
+					}
+				}
+			}
+			first = false
+			if heads[i]++; heads[i] < len(cp.order) {
+				keys[i] = cp.p.key(cp.p.ents.at(cp.order[heads[i]]))
+			}
+		}
+		if g != nil {
+			a.fill(g)
+		}
+		if !yield(g) {
+			return
+		}
+	}
+}
+
+// fill sets g to entry id of cp.
+func (c *Closed) fill(g *Aggregate, cp *closedPart, id uint32) {
+	e := cp.p.ents.at(id)
+	a := cp.p.toAcc(e)
+	g.Key = cp.p.key(e)
+	g.WindowStart, g.WindowEnd = c.Start(), c.End()
+	a.fill(g)
+	g.Unique.Reset()
+	for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
+		g.Unique.Add(h)
+	}
+}
+
+// prepare sorts p's entries by key and groups its flow hashes by entry.
+func prepare(p *partial) *closedPart {
+	cp := &closedPart{p: p}
+	n := p.ents.n
+	// Address ranks in netip.Addr order (zero, IPv4, IPv6; then bytes).
+	ids := make([]uint32, p.addrs.n)
+	for i := range ids {
+		ids[i] = uint32(i)
+	}
+	slices.SortFunc(ids, func(x, y uint32) int {
+		a, b := p.addrs.at(x), p.addrs.at(y)
+		if c := cmp.Compare(a.kind, b.kind); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.a[:], b.a[:])
+	})
+	rank := make([]uint32, p.addrs.n)
+	for r, id := range ids {
+		rank[id] = uint32(r)
+	}
+	appIDs := make([]uint8, len(p.apps))
+	for i := range appIDs {
+		appIDs[i] = uint8(i)
+	}
+	slices.SortFunc(appIDs, func(x, y uint8) int { return cmp.Compare(p.apps[x], p.apps[y]) })
+	var appRank [maxApps + 1]uint8
+	for r, id := range appIDs {
+		appRank[id] = uint8(r)
+	}
+	type sortKey struct {
+		hi     uint64 // src rank << 32 | dst rank
+		lo, id uint32 // dst port << 16 | proto << 8 | app rank
+	}
+	sk := make([]sortKey, n)
+	for i := range n {
+		e := p.ents.at(i)
+		sk[i] = sortKey{hi: uint64(rank[e.src])<<32 | uint64(rank[e.dst]),
+			lo: e.k2&^0xff | uint32(appRank[e.app()]), id: i}
+	}
+	slices.SortFunc(sk, func(x, y sortKey) int {
+		if c := cmp.Compare(x.hi, y.hi); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.lo, y.lo)
+	})
+	cp.order = make([]uint32, n)
+	for i := range sk {
+		cp.order[i] = sk[i].id
+	}
+	// Counting sort of the flow set by entry.
+	cp.off = make([]uint32, n+1)
+	for _, k := range p.fk {
+		if k != 0 {
+			cp.off[k]++
+		}
+	}
+	for i := uint32(1); i <= n; i++ {
+		cp.off[i] += cp.off[i-1]
+	}
+	cp.hash = make([]uint64, cp.off[n])
+	next := slices.Clone(cp.off[:n])
+	for j, k := range p.fk {
+		if k != 0 {
+			cp.hash[next[k-1]] = p.fh[j]
+			next[k-1]++
+		}
+	}
+	return cp
+}
