@@ -27,7 +27,7 @@ type closedPart struct {
 	p     *partial
 	order []uint32 // entry ids in key order
 	off   []uint32 // flows of entry id: hashes[off[id]:off[id+1]]
-	hash  []uint64
+	hash  []uint32 // flow fingerprints
 }
 
 // Start and End bound the window.
@@ -114,7 +114,7 @@ func (c *Closed) walk(g *Aggregate, yield func(*Aggregate) bool) {
 					b := cp.p.toAcc(cp.p.ents.at(id))
 					a.merge(&b)
 					for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
-						g.Unique.Add(h)
+						g.Unique.Add(printHash(h))
 					}
 				}
 			}
@@ -141,7 +141,7 @@ func (c *Closed) fill(g *Aggregate, cp *closedPart, id uint32) {
 	a.fill(g)
 	g.Unique.Reset()
 	for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
-		g.Unique.Add(h)
+		g.Unique.Add(printHash(h))
 	}
 }
 
@@ -196,20 +196,20 @@ func prepare(p *partial) *closedPart {
 	}
 	// Counting sort of the flow set by entry.
 	cp.off = make([]uint32, n+1)
-	for _, k := range p.fk {
-		if k != 0 {
-			cp.off[k]++
+	for _, w := range p.flows {
+		if w != 0 {
+			cp.off[w>>32]++
 		}
 	}
 	for i := uint32(1); i <= n; i++ {
 		cp.off[i] += cp.off[i-1]
 	}
-	cp.hash = make([]uint64, cp.off[n])
+	cp.hash = make([]uint32, cp.off[n])
 	next := slices.Clone(cp.off[:n])
-	for j, k := range p.fk {
-		if k != 0 {
-			cp.hash[next[k-1]] = p.fh[j]
-			next[k-1]++
+	for _, w := range p.flows {
+		if w != 0 {
+			cp.hash[next[w>>32-1]] = uint32(w)
+			next[w>>32-1]++
 		}
 	}
 	return cp

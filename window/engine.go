@@ -53,12 +53,14 @@ import (
 // 64-byte entry (values that do not fit its packed fields, such as more
 // than 2^32 packets or a first-seen time over 39 hours before the window,
 // move that entry to a full-precision side slice) plus a 4-byte local
-// unique count and its index slot. unique_flows is a set of (entry,
-// FlowHash) pairs, 12 bytes a slot at most 3/4 full: exact with respect to
-// FlowHash (as exact as the reference, which counts the same hashes), and
-// merged by set union, so the aggregates of split keys are exact. At close
-// the flow hashes feed each Aggregate's uniq.Counter, which therefore
-// equals the reference Aggregator's.
+// unique count and its index slot. unique_flows is a set of (entry, flow
+// fingerprint) pairs, one 8-byte word a slot at most 7/8 full, where the
+// fingerprint is 32 bits of FlowHash: exact up to fingerprint collisions
+// within one key (probability 2^-32 per pair of its flows), merged by set
+// union, so the aggregates of split keys are as exact. At close the
+// fingerprints, widened again by a mixer, feed each Aggregate's
+// uniq.Counter: the same count as the reference Aggregator's in its exact
+// range (up to 64 flows), an estimate of the same set beyond it.
 //
 // Keys that cannot be interned (an address with a zone, or a 256th
 // distinct application protocol in one Writer's window) are rejected and
@@ -517,9 +519,7 @@ func (e *Engine) emit(start int64, parts []*partial) {
 		e.onStream(c)
 		n := c.distinct()
 		c.parts = nil
-		e.mu.Lock()
-		e.free = append(e.free, parts...)
-		e.mu.Unlock()
+		e.recycle(parts)
 		e.closedN.Add(uint64(n))
 		return
 	}
@@ -537,11 +537,28 @@ func (e *Engine) emit(start int64, parts []*partial) {
 		out = base.aggregates(e.size)
 	}
 	slices.SortFunc(out, func(x, y *Aggregate) int { return CompareKeys(&x.Key, &y.Key) })
-	e.mu.Lock()
-	e.free = append(e.free, parts...)
-	e.mu.Unlock()
+	e.recycle(parts)
 	e.closedN.Add(uint64(len(out)))
 	e.onClose(out)
+}
+
+// recycleFlows is the largest flow table (in slots) of a partial kept for
+// reuse. A bigger partial is left to the garbage collector: a new window
+// starts small and grows with its own traffic, so that when a window
+// closes the next one (a few minutes of lateness old) does not already
+// hold tables sized for a whole window. That halves the peak memory of a
+// busy engine for one regrowth per window and writer.
+const recycleFlows = 1 << 16
+
+// recycle keeps the small partials of a delivered window for reuse.
+func (e *Engine) recycle(parts []*partial) {
+	e.mu.Lock()
+	for _, p := range parts {
+		if len(p.flows) <= recycleFlows {
+			e.free = append(e.free, p)
+		}
+	}
+	e.mu.Unlock()
 }
 
 // mergeSlow merges partials (none merged into another) through

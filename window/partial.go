@@ -29,9 +29,9 @@ type partial struct {
 	keyIdx table           // slot → entry id+1
 	wides  []acc           // full-precision totals of entries flagged wide
 
-	// Flow set: (entry id, FlowHash) pairs, fk == 0 marks an empty slot.
-	fh    []uint64
-	fk    []uint32
+	// Flow set: one word per (entry, flow) pair, (entry id+1) << 32 | the
+	// flow's 32-bit fingerprint (see flowPrint); 0 marks an empty slot.
+	flows []uint64
 	nflow int
 }
 
@@ -224,8 +224,7 @@ func newPartial() *partial {
 	p := &partial{}
 	p.addrIdx.init(10)
 	p.keyIdx.init(10)
-	p.fh = make([]uint64, 1<<10)
-	p.fk = make([]uint32, 1<<10)
+	p.flows = make([]uint64, 1<<10)
 	p.apps = append(p.apps, "")
 	p.appHash = append(p.appHash, appStringHash(""))
 	return p
@@ -241,7 +240,7 @@ func (p *partial) reset(start int64) {
 	p.ents.n, p.uniq.n = 0, 0
 	p.keyIdx.init(uint8(64 - p.keyIdx.shift))
 	p.wides = p.wides[:0]
-	clear(p.fk)
+	clear(p.flows)
 	p.nflow = 0
 }
 
@@ -366,43 +365,56 @@ func (p *partial) growKeys() {
 	}
 }
 
-// addFlow records (id, fh) in the flow set and reports whether it is new.
+// flowPrint is the 32-bit fingerprint a flow set keeps of a FlowHash.
+// Two distinct flows of one key collide with probability 2^-32 per pair
+// (one key with 10^4 flows: about 1 in 86 000 that any pair does).
+func flowPrint(h uint64) uint32 { return uint32(h) ^ uint32(h>>32) }
+
+// printHash widens a fingerprint back to a well-mixed 64-bit hash for the
+// unique-flow counter.
+func printHash(fp uint32) uint64 { return mix(uint64(fp) | 1<<40) }
+
+// addFlow records flow hash fh for entry id in the flow set and reports
+// whether it is new.
 func (p *partial) addFlow(id uint32, fh uint64) bool {
-	mask := uint64(len(p.fk) - 1)
-	shift := 64 - uint(bits.TrailingZeros(uint(len(p.fk))))
-	k := id + 1
-	for i := mix(fh^uint64(k)*0x9e3779b97f4a7c15) >> shift; ; i = (i + 1) & mask {
-		s := p.fk[i]
+	return p.addPrint(uint64(id+1)<<32 | uint64(flowPrint(fh)))
+}
+
+func (p *partial) addPrint(w uint64) bool {
+	mask := uint64(len(p.flows) - 1)
+	shift := 64 - uint(bits.TrailingZeros(uint(len(p.flows))))
+	for i := mix(w) >> shift; ; i = (i + 1) & mask {
+		s := p.flows[i]
 		if s == 0 {
-			if (p.nflow+1)*4 > len(p.fk)*3 {
+			if (p.nflow+1)*8 > len(p.flows)*7 {
 				p.growFlows()
-				return p.addFlow(id, fh)
+				return p.addPrint(w)
 			}
-			p.fk[i], p.fh[i] = k, fh
+			p.flows[i] = w
 			p.nflow++
 			return true
 		}
-		if s == k && p.fh[i] == fh {
+		if s == w {
 			return false
 		}
 	}
 }
 
 func (p *partial) growFlows() {
-	ofh, ofk := p.fh, p.fk
-	n := 2 * len(ofk)
-	p.fh, p.fk = make([]uint64, n), make([]uint32, n)
+	old := p.flows
+	n := 2 * len(old)
+	p.flows = make([]uint64, n)
 	mask := uint64(n - 1)
 	shift := 64 - uint(bits.TrailingZeros(uint(n)))
-	for j, k := range ofk {
-		if k == 0 {
+	for _, w := range old {
+		if w == 0 {
 			continue
 		}
-		i := mix(ofh[j]^uint64(k)*0x9e3779b97f4a7c15) >> shift
-		for p.fk[i] != 0 {
+		i := mix(w) >> shift
+		for p.flows[i] != 0 {
 			i = (i + 1) & mask
 		}
-		p.fk[i], p.fh[i] = k, ofh[j]
+		p.flows[i] = w
 	}
 }
 
@@ -528,10 +540,10 @@ func (p *partial) mergeFrom(b *partial) bool {
 		a.merge(&ba)
 		p.store(e, &a)
 	}
-	for j, k := range b.fk {
-		if k != 0 {
-			id := entMap[k-1]
-			if p.addFlow(id, b.fh[j]) {
+	for _, w := range b.flows {
+		if w != 0 {
+			id := entMap[w>>32-1]
+			if p.addPrint(uint64(id+1)<<32 | w&0xffffffff) {
 				*p.uniq.at(id)++
 			}
 		}
@@ -554,9 +566,9 @@ func (p *partial) aggregates(size int64) []*Aggregate {
 		a.fill(g)
 		out[i] = g
 	}
-	for j, k := range p.fk {
-		if k != 0 {
-			aggs[k-1].Unique.Add(p.fh[j])
+	for _, w := range p.flows {
+		if w != 0 {
+			aggs[w>>32-1].Unique.Add(printHash(uint32(w)))
 		}
 	}
 	return out
