@@ -1,6 +1,7 @@
 package exfil
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -292,6 +293,14 @@ func flowHash(client, server netip.Addr, cport, sport uint16, proto uint8) uint6
 	return uniq.Hash64(b[:])
 }
 
+// Run scores closed windows from the calling goroutine until ctx is done
+// (window.Engine.Deliver): while it runs, the goroutines that feed records
+// hand closed windows over and go on aggregating instead of scoring them
+// themselves, so scoring overlaps with ingestion. Optional: without Run,
+// the goroutine whose record closes a window scores it. Flush after Run
+// returns.
+func (d *Detector) Run(ctx context.Context) { d.eng.Deliver(ctx) }
+
 // Advance tells the detector the time is now (live mode): windows whose
 // end plus the allowed lateness has passed are closed and scored even when
 // no record arrives. Windows held by a Writer of the caller's are scored
@@ -394,7 +403,7 @@ func (d *Detector) onClose(c *window.Closed) {
 	var hosts []hostTotals // one per source, in key order (sources are runs)
 	var pairs []struct{ dst, src netip.Addr }
 	var prev netip.Addr
-	for a := range c.All() {
+	for a := range c.Totals() {
 		if len(hosts) == 0 || a.Key.Src != prev {
 			hosts = append(hosts, hostTotals{})
 			prev = a.Key.Src

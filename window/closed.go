@@ -56,24 +56,30 @@ func (c *Closed) Len() int {
 // it). All may be called several times during the callback; every call
 // yields the same sequence.
 func (c *Closed) All() iter.Seq[*Aggregate] {
-	return func(yield func(*Aggregate) bool) { c.walk(&c.agg, yield) }
+	return func(yield func(*Aggregate) bool) { c.walk(&c.agg, true, yield) }
+}
+
+// Totals is All without the unique-flow counts (Unique stays empty), for
+// a pass that needs only keys and volumes: it skips the flow hashes.
+func (c *Closed) Totals() iter.Seq[*Aggregate] {
+	return func(yield func(*Aggregate) bool) { c.walk(&c.agg, false, yield) }
 }
 
 // distinct counts the keys of the window (split keys once).
 func (c *Closed) distinct() int {
 	n := 0
-	c.walk(nil, func(*Aggregate) bool { n++; return true })
+	c.walk(nil, false, func(*Aggregate) bool { n++; return true })
 	return n
 }
 
-// walk yields the aggregates in key order into g; with g nil it only
-// walks the keys and yields nil.
-func (c *Closed) walk(g *Aggregate, yield func(*Aggregate) bool) {
+// walk yields the aggregates in key order into g, with their unique flows
+// when unique is set; with g nil it only walks the keys and yields nil.
+func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 	if len(c.parts) == 1 {
 		cp := c.parts[0]
 		for _, id := range cp.order {
 			if g != nil {
-				c.fill(g, cp, id)
+				c.fill(g, cp, id, unique)
 			}
 			if !yield(g) {
 				return
@@ -108,13 +114,15 @@ func (c *Closed) walk(g *Aggregate, yield func(*Aggregate) bool) {
 			}
 			if id := cp.order[heads[i]]; g != nil {
 				if first {
-					c.fill(g, cp, id)
+					c.fill(g, cp, id, unique)
 					a = cp.p.toAcc(cp.p.ents.at(id))
 				} else {
 					b := cp.p.toAcc(cp.p.ents.at(id))
 					a.merge(&b)
-					for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
-						g.Unique.Add(printHash(h))
+					if unique {
+						for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
+							g.Unique.Add(printHash(h))
+						}
 					}
 				}
 			}
@@ -133,13 +141,16 @@ func (c *Closed) walk(g *Aggregate, yield func(*Aggregate) bool) {
 }
 
 // fill sets g to entry id of cp.
-func (c *Closed) fill(g *Aggregate, cp *closedPart, id uint32) {
+func (c *Closed) fill(g *Aggregate, cp *closedPart, id uint32, unique bool) {
 	e := cp.p.ents.at(id)
 	a := cp.p.toAcc(e)
 	g.Key = cp.p.key(e)
 	g.WindowStart, g.WindowEnd = c.Start(), c.End()
 	a.fill(g)
 	g.Unique.Reset()
+	if !unique {
+		return
+	}
 	for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
 		g.Unique.Add(printHash(h))
 	}

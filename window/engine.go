@@ -1,6 +1,7 @@
 package window
 
 import (
+	"context"
 	"errors"
 	"math"
 	"slices"
@@ -89,6 +90,10 @@ type Engine struct {
 	rejected uint64
 	emitMu   sync.Mutex // serialises merging and onClose
 	closedN  atomic.Uint64
+
+	delivering atomic.Bool   // Deliver is running
+	wake       chan struct{} // Writers wake Deliver
+
 }
 
 // NewEngine returns an Engine that calls onClose with the aggregates of
@@ -107,7 +112,7 @@ func NewEngine(onClose func([]*Aggregate), opts ...Option) (*Engine, error) {
 		return nil, errors.New("window: nil close callback")
 	}
 	e := &Engine{size: int64(c.size), lateness: int64(c.lateness), onClose: onClose,
-		pending: make(map[int64][]*partial), advWM: minInt64}
+		pending: make(map[int64][]*partial), advWM: minInt64, wake: make(chan struct{}, 1)}
 	e.closed.Store(minInt64)
 	return e, nil
 }
@@ -361,7 +366,7 @@ func (w *Writer) handover(c int64) {
 	w.publishLocked()
 	w.minOpen.Store(w.oldest())
 	e.mu.Unlock()
-	e.drain(false)
+	e.writerDrain()
 }
 
 // hand files p as pending (or frees it when empty). e.mu is held.
@@ -398,7 +403,7 @@ func (w *Writer) Sync() {
 		w.handover(c)
 	}
 	w.publish()
-	w.e.drain(false)
+	w.e.writerDrain()
 }
 
 // Close hands every partial over (open windows are merged when they
@@ -418,7 +423,45 @@ func (w *Writer) Close() {
 	e.advWM = max(e.advWM, w.maxEnd)
 	e.writers = slices.DeleteFunc(e.writers, func(x *Writer) bool { return x == w })
 	e.mu.Unlock()
+	e.writerDrain()
+}
+
+// writerDrain delivers complete windows from a Writer's goroutine, or,
+// while Deliver runs, wakes it instead.
+func (e *Engine) writerDrain() {
+	if e.delivering.Load() {
+		select {
+		case e.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
 	e.drain(false)
+}
+
+// Deliver delivers closed windows from the calling goroutine until ctx is
+// done: while it runs, Writers hand their closed partials over and go on
+// adding, instead of merging and calling the close callback themselves, so
+// that scoring a closed window overlaps with aggregating the next. At
+// most one Deliver may run at a time. Advance and Flush still deliver
+// from their caller. When ctx is done Deliver delivers what is complete
+// and returns.
+func (e *Engine) Deliver(ctx context.Context) {
+	if !e.delivering.CompareAndSwap(false, true) {
+		panic("window: Deliver called twice at once")
+	}
+	defer func() {
+		e.delivering.Store(false)
+		e.drain(true)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+			e.drain(true)
+		}
+	}
 }
 
 func (e *Engine) closeTo(boundary int64) {

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -509,4 +510,45 @@ func TestEngineMarkMerges(t *testing.T) {
 			t.Errorf("bigFirst=%v: %+v", bigFirst, s.aggs[0].Snapshot())
 		}
 	}
+}
+
+// TestEngineDeliver: with Deliver running, Writers hand closed windows over
+// and a separate goroutine delivers them; the aggregates are the
+// reference's, and windows are delivered while the Writers still run.
+func TestEngineDeliver(t *testing.T) {
+	obs := stream(11, 30000, 500, 5*time.Minute, time.Minute)
+	var rs, es sink
+	ref, _ := New(rs.onClose, WithSize(5*time.Minute), WithLateness(time.Minute))
+	eng := newEngine(&es, true, WithSize(5*time.Minute), WithLateness(time.Minute))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { eng.Deliver(ctx); close(done) }()
+	ws := []*Writer{eng.NewWriter(), eng.NewWriter(), eng.NewWriter()}
+	for i, o := range obs {
+		w := ws[hashKey(&o.Key, 0)%3]
+		if ra, ea := ref.Add(o), w.Add(o); ra != ea {
+			t.Fatalf("record %d: reference accepted %v, engine %v", i, ra, ea)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		es.mu.Lock()
+		n := len(es.calls)
+		es.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			if n == 0 {
+				t.Error("Deliver delivered nothing while the Writers ran")
+			}
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for _, w := range ws {
+		w.Close()
+	}
+	cancel()
+	<-done
+	ref.Flush()
+	eng.Flush()
+	diffAggs(t, es.aggs, rs.aggs, false)
 }
