@@ -52,6 +52,10 @@ type Alert struct {
 	MaliciousIOCs int `json:"malicious_iocs"`
 	C2            C2  `json:"c2"`
 
+	// DestNames are the names sensors saw for dest_ip (TLS SNI, HTTP
+	// Host, DNS answers); omitted when there are none (NetFlow).
+	DestNames *DestNames `json:"dest_names,omitempty"`
+
 	DestCountry string `json:"dest_country,omitempty"`
 	DestASN     uint32 `json:"dest_asn,omitempty"`
 	DestOrg     string `json:"dest_org,omitempty"`

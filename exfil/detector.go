@@ -35,8 +35,8 @@ type Detector struct {
 	cfg    config
 	eng    *window.Engine
 	cid    communityid.Hasher
-	markFn func(*window.Aggregate) uint8 // d.mark, bound once
-	sinkMu sync.Mutex                    // one Sink call at a time
+	sinkMu sync.Mutex // one Sink call at a time
+	names  *nameTables
 
 	// pool serves Observe: writers partitioned by source address, each
 	// behind its own mutex, so that a key always meets the same writer.
@@ -73,9 +73,7 @@ func New(opts ...Option) (*Detector, error) {
 		return nil, err
 	}
 	d.eng = eng
-	if c.early {
-		d.markFn = d.mark
-	}
+	d.names = newNameTables(c.nameCap)
 	d.pool = make([]lockedWriter, c.shards)
 	for i := range d.pool {
 		d.pool[i].w = d.NewWriter()
@@ -122,10 +120,12 @@ func poolIndex(a, b netip.Addr, n int) int {
 // on the records of the key that went through this Writer; the final alert
 // scores the merge of every Writer's records.
 type Writer struct {
-	d    *Detector
-	w    *window.Writer
-	snap window.Snapshot
-	obs  window.Obs
+	d       *Detector
+	w       *window.Writer
+	snap    window.Snapshot
+	obs     window.Obs
+	markFn  func(*window.Aggregate) uint8 // w.mark, bound once; nil without early alerts
+	nameHit bool                          // the record being added has a name on an IOC list
 
 	records, invalid, notOutbound, internalDest uint64
 	left                                        int
@@ -137,7 +137,11 @@ const publishEvery = 1024
 
 // NewWriter returns a Writer for one goroutine.
 func (d *Detector) NewWriter() *Writer {
-	return &Writer{d: d, w: d.eng.NewWriter(), left: publishEvery}
+	w := &Writer{d: d, w: d.eng.NewWriter(), left: publishEvery}
+	if d.cfg.early {
+		w.markFn = w.mark
+	}
+	return w
 }
 
 // Observe feeds one flow record, like Detector.Observe.
@@ -183,10 +187,15 @@ func (w *Writer) Observe(r *flowsrc.Record) bool {
 		o.SrcPort, o.DstPort = uint16(typ), uint16(r.ICMPCode)
 	}
 	o.FlowHash = flowHash(c.Client, c.Server, o.SrcPort, o.DstPort, c.Proto)
-	if d.markFn == nil {
+	if hasNames(r) {
+		d.names.observe(c.Server, r)
+		w.nameHit = w.markFn != nil && len(d.cfg.iocs) > 0 && recordDomainHit(d.cfg.iocs, r)
+	}
+	if w.markFn == nil {
 		return w.w.Add(o)
 	}
-	ok, marked := w.w.AddMarked(o, d.markFn, &w.snap)
+	ok, marked := w.w.AddMarked(o, w.markFn, &w.snap)
+	w.nameHit = false
 	if marked {
 		d.emitEarly(&w.snap)
 	}
@@ -231,11 +240,16 @@ const (
 	markIOC   = 0x10
 )
 
-// mark runs under the aggregate's shard lock after every record (early
-// alerts on): it checks a new key against the IOC matchers and returns a
-// larger mark when the aggregate reached a rung not yet reported.
-func (d *Detector) mark(a *window.Aggregate) uint8 {
+// mark runs after every record added with early alerts on: it checks a
+// new key's destination address, and every record's names, against the
+// IOC matchers and returns a larger mark when the aggregate reached a rung
+// not yet reported.
+func (w *Writer) mark(a *window.Aggregate) uint8 {
+	d := w.d
 	m := a.Mark
+	if w.nameHit {
+		m |= markIOC
+	}
 	if a.FlowCount == 1 && len(d.cfg.iocs) > 0 {
 		if _, hit := d.cfg.iocs.LookupAddr(a.Key.Dst); hit {
 			m |= markIOC
@@ -254,8 +268,10 @@ func (d *Detector) mark(a *window.Aggregate) uint8 {
 // emitEarly sends the early alert of a running aggregate that just crossed
 // a rung.
 func (d *Detector) emitEarly(s *window.Snapshot) {
-	matches, checked := d.iocMatches(s.Key.Dst)
+	names := d.names.lookup(s.Key.Dst)
+	matches, checked := d.iocMatches(s.Key.Dst, names)
 	al := d.buildAlert(s, StageEarly, matches, checked, nil)
+	al.DestNames = names
 	d.early.Add(1)
 	d.send(al)
 }
@@ -268,8 +284,9 @@ func (d *Detector) send(al *Alert) {
 	d.cfg.sink.Alert(al)
 }
 
-// iocMatches checks a destination against every matcher.
-func (d *Detector) iocMatches(dst netip.Addr) (matches []ioc.Match, checked int) {
+// iocMatches checks a destination address, and the names seen for it,
+// against every matcher.
+func (d *Detector) iocMatches(dst netip.Addr, names *DestNames) (matches []ioc.Match, checked int) {
 	if len(d.cfg.iocs) == 0 {
 		return nil, 0
 	}
@@ -277,7 +294,8 @@ func (d *Detector) iocMatches(dst netip.Addr) (matches []ioc.Match, checked int)
 	for i := range matches {
 		matches[i].MatchedOn = "dest_ip"
 	}
-	return matches, 1
+	matches, n := appendNameMatches(matches, d.cfg.iocs, names)
+	return matches, 1 + n
 }
 
 // flowHash hashes the normalised 5-tuple (client ip/port, server ip/port,
@@ -439,7 +457,8 @@ func (d *Detector) onClose(c *window.Closed) {
 		}
 		d.scored.Add(1)
 		level, _ := severity.Evaluate(&d.cfg.policy, a.Upload, a.Download)
-		matches, checked := d.iocMatches(a.Key.Dst)
+		names := d.names.lookup(a.Key.Dst)
+		matches, checked := d.iocMatches(a.Key.Dst, names)
 		// An aggregate reported early always gets its final alert, so that
 		// a consumer upserting by alert_id sees how it ended.
 		reported := a.Mark&markLevel != 0
@@ -457,7 +476,9 @@ func (d *Detector) onClose(c *window.Closed) {
 			ctx.blast = blast[i].n
 		}
 		snap := a.Snapshot()
-		d.send(d.buildAlert(&snap, StageFinal, matches, checked, ctx))
+		al := d.buildAlert(&snap, StageFinal, matches, checked, ctx)
+		al.DestNames = names
+		d.send(al)
 	}
 }
 

@@ -515,3 +515,40 @@ func TestWriterNoAllocSteadyState(t *testing.T) {
 		t.Errorf("Writer.Observe allocates %v times per record for a known key", n)
 	}
 }
+
+// TestDomainIOCOnSensorNames: a sensor record whose SNI is a subdomain of
+// a domain indicator makes its aggregate critical, early and final, with
+// the match on "sni"; the names seen for the destination are on the alert.
+func TestDomainIOCOnSensorNames(t *testing.T) {
+	set, err := ioc.ParseList(strings.NewReader("evil.example\n"), "domains")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, s := newDetector(t, exfil.WithIOC(set), exfil.WithEarlyAlerts(true))
+	r := rec("10.0.0.8", 50100, "192.0.2.44", 443, 2000, t0)
+	r.Initiator = flowsrc.InitiatorSrc
+	r.BytesToClient = 9000
+	r.AppProto = "tls"
+	r.SNI = "cdn.Evil.Example"
+	d.Observe(&r)
+	other := rec("10.0.0.9", 50200, "192.0.2.45", 443, 2000, t0)
+	other.SNI = "notevil.example"
+	other.HTTPHost = "notevil.example:8080"
+	d.Observe(&other)
+	d.Flush()
+	if len(s.a) != 2 {
+		t.Fatalf("%d alerts, want an early and a final one", len(s.a))
+	}
+	for _, a := range s.a {
+		if a.DestIP.String() != "192.0.2.44" || a.Severity != severity.Critical || a.MaliciousIOCs != 1 ||
+			a.C2.Matches[0].MatchedOn != "sni" || a.C2.Matches[0].Indicator != "evil.example" || a.IOCsChecked != 2 {
+			t.Errorf("%s alert %+v", a.Stage, a)
+		}
+		if a.DestNames == nil || len(a.DestNames.SNI) != 1 || a.DestNames.SNI[0] != "cdn.evil.example" {
+			t.Errorf("%s alert names %+v", a.Stage, a.DestNames)
+		}
+	}
+	if s.a[0].Stage != exfil.StageEarly || s.a[1].Stage != exfil.StageFinal || s.a[0].AlertID != s.a[1].AlertID {
+		t.Errorf("stages %s/%s ids %s/%s", s.a[0].Stage, s.a[1].Stage, s.a[0].AlertID, s.a[1].AlertID)
+	}
+}

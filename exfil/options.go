@@ -3,6 +3,7 @@ package exfil
 import (
 	"errors"
 	"fmt"
+	"github.com/exfilscore/exfilscore/flowsrc/pdns"
 	"io"
 	"log/slog"
 	"runtime"
@@ -34,6 +35,7 @@ type config struct {
 	cidSeed  uint16
 	shards   int
 	early    bool
+	nameCap  int
 }
 
 func defaultConfig() config {
@@ -45,6 +47,7 @@ func defaultConfig() config {
 		minLevel: severity.Low,
 		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		shards:   min(4*runtime.GOMAXPROCS(0), 64),
+		nameCap:  pdns.DefaultCapacity,
 	}
 }
 
@@ -142,6 +145,21 @@ func WithShards(n int) Option {
 			return fmt.Errorf("exfil: %d shards: want 1 to 1024", n)
 		}
 		c.shards = n
+		return nil
+	})
+}
+
+// WithNameCapacity bounds how many destination addresses the Detector
+// remembers names for, per kind of name (SNI, HTTP Host, DNS; default
+// pdns.DefaultCapacity each): the names records carry for their
+// destination, shown on its alerts (dest_names) and checked against domain
+// IOCs. The least recently used addresses are forgotten first.
+func WithNameCapacity(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("exfil: name capacity %d: want at least 1", n)
+		}
+		c.nameCap = n
 		return nil
 	})
 }
