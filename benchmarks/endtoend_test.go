@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -60,15 +61,20 @@ func sumLanes(ls []lane) pipelineResult {
 	return r
 }
 
-// exfilPipeline is exfilscore: flowsrc.DatagramDecoder.Decode →
-// exfil.Detector.Observe → alerts to a sink that only counts them. One
-// decoder and one detector are shared by every goroutine.
+// exfilPipeline is exfilscore: flowsrc.DatagramDecoder.Decode → an
+// exfil.Writer per goroutine → alerts to a sink that only counts them,
+// closed windows scored on a goroutine of their own (Detector.Run), as the
+// collector does. One decoder and one detector are shared by every
+// goroutine.
 type exfilPipeline struct {
-	dec    *flowsrc.DatagramDecoder
-	det    *exfil.Detector
-	alerts atomic.Uint64
-	lanes  []lane
-	emits  []func(*flowsrc.Record)
+	dec     *flowsrc.DatagramDecoder
+	det     *exfil.Detector
+	alerts  atomic.Uint64
+	lanes   []lane
+	emits   []func(*flowsrc.Record)
+	writers []*exfil.Writer
+	stop    context.CancelFunc
+	stopped chan struct{}
 }
 
 func newExfilPipeline(p int) (pipeline, error) {
@@ -80,12 +86,17 @@ func newExfilPipeline(p int) (pipeline, error) {
 	x.det = det
 	for g := range p {
 		l := &x.lanes[g]
+		w := det.NewWriter()
+		x.writers = append(x.writers, w)
 		x.emits[g] = func(r *flowsrc.Record) {
 			l.records++
 			l.bytes += r.BytesToServer
-			det.Observe(r)
+			w.Observe(r)
 		}
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	x.stop, x.stopped = cancel, make(chan struct{})
+	go func() { det.Run(ctx); close(x.stopped) }()
 	return x, nil
 }
 
@@ -97,6 +108,11 @@ func (x *exfilPipeline) datagram(g int, dg []byte) {
 }
 
 func (x *exfilPipeline) finish() pipelineResult {
+	for _, w := range x.writers {
+		w.Close()
+	}
+	x.stop()
+	<-x.stopped
 	x.det.Flush()
 	r := sumLanes(x.lanes)
 	st := x.det.Stats()

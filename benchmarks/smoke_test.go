@@ -114,6 +114,11 @@ func TestEndToEndSmoke(t *testing.T) {
 				cr.runAll()
 				var early uint64
 				if x, ok := pl.(*exfilPipeline); ok {
+					// Closed windows are scored on Run's goroutine:
+					// give it a moment.
+					for deadline := time.Now().Add(5 * time.Second); x.alerts.Load() == 0 && time.Now().Before(deadline); {
+						time.Sleep(time.Millisecond)
+					}
 					early = x.alerts.Load()
 				}
 				res := pl.finish()
