@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -146,6 +147,33 @@ func floorWin(t, size int64) int64 {
 	return s
 }
 
+// keyCache is a Writer's direct-mapped cache of recent keys: a hit skips
+// both address interning lookups and the key lookup (three random loads
+// into tables of the size of the window) for one load into a table that
+// stays in the core's cache. Skewed traffic, where a few thousand keys
+// carry most records, hits most of the time.
+type keyCache struct {
+	slots [keyCacheSize]cacheSlot
+}
+
+const keyCacheSize = 4096
+
+type cacheSlot struct {
+	src, dst netip.Addr
+	app      string
+	start    int64  // the partial's window start
+	gen      uint32 // the partial's generation (see partial.gen)
+	pp       uint32 // dst port << 8 | proto
+	id       uint32 // entry id in the partial
+}
+
+// slot returns the slot of key k (pp: its port and protocol).
+func (c *keyCache) slot(k *Key, pp uint32) *cacheSlot {
+	s, d := k.Src.As16(), k.Dst.As16()
+	h := le64(s[8:16])*0x9e3779b97f4a7c15 ^ le64(d[8:16])*0xc2b2ae3d27d4eb4f ^ le64(d[0:8]) ^ uint64(pp)*0x165667b19e3779f9
+	return &c.slots[(h^h>>29)*0xbf58476d1ce4e5b9>>(64-12)]
+}
+
 // Writer adds observations to an Engine from one goroutine. It is not safe
 // for concurrent use: give each ingest goroutine its own (the collector
 // routes each exporter to one Writer, so a conversation's early marks see
@@ -167,6 +195,7 @@ type Writer struct {
 	pubLeft int
 	done    bool
 	view    Aggregate // scratch for AddMarked's mark func
+	cache   *keyCache
 
 	_       [64]byte
 	minOpen atomic.Int64 // oldest window start held, MaxInt64 if none
@@ -183,7 +212,7 @@ const publishEvery = 1024
 // NewWriter registers and returns a new Writer.
 func (e *Engine) NewWriter() *Writer {
 	w := &Writer{e: e, size: e.size, lateness: e.lateness, seen: math.MinInt64, trigger: math.MinInt64,
-		maxEnd: minInt64, pubLeft: publishEvery}
+		maxEnd: minInt64, pubLeft: publishEvery, cache: new(keyCache)}
 	w.minOpen.Store(math.MaxInt64)
 	w.pubWM.Store(minInt64)
 	e.mu.Lock()
@@ -244,15 +273,24 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 			return false, false
 		}
 	}
-	src, hs, ok1 := p.addrID(o.Key.Src)
-	dst, hd, ok2 := p.addrID(o.Key.Dst)
-	app, ah, ok3 := p.appID(o.Key.AppProto)
-	if !ok1 || !ok2 || !ok3 {
-		w.reject++
-		return false, false
-	}
 	pp := uint32(o.Key.DstPort)<<8 | uint32(o.Key.Proto)
-	id, e := p.lookup(keyHash(hs, hd, pp, ah), src, dst, pp<<8|uint32(app))
+	cs := w.cache.slot(&o.Key, pp)
+	var id uint32
+	var e *entry
+	if cs.start == p.start && cs.gen == p.gen && cs.src == o.Key.Src && cs.dst == o.Key.Dst && cs.pp == pp && cs.app == o.Key.AppProto {
+		id = cs.id
+		e = p.ents.at(id)
+	} else {
+		src, hs, ok1 := p.addrID(o.Key.Src)
+		dst, hd, ok2 := p.addrID(o.Key.Dst)
+		app, ah, ok3 := p.appID(o.Key.AppProto)
+		if !ok1 || !ok2 || !ok3 {
+			w.reject++
+			return false, false
+		}
+		id, e = p.lookup(keyHash(hs, hd, pp, ah), src, dst, pp<<8|uint32(app))
+		*cs = cacheSlot{src: o.Key.Src, dst: o.Key.Dst, app: o.Key.AppProto, start: p.start, gen: p.gen, pp: pp, id: id}
+	}
 	first := startOf(o, end)
 	p.update(id, e, o, first, end)
 	if p.addFlow(id, o.FlowHash) {

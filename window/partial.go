@@ -14,7 +14,8 @@ import (
 // Nothing in it is shared while its Writer owns it; once handed over it is
 // read and merged by the engine only.
 type partial struct {
-	start int64 // window start, ns since the epoch
+	start int64  // window start, ns since the epoch
+	gen   uint32 // bumped at every reset: invalidates Writers' key caches
 
 	addrs   chunked[addrRec]
 	addrIdx table // slot → address id+1
@@ -233,6 +234,7 @@ func newPartial() *partial {
 // reset empties p for another window, keeping its memory.
 func (p *partial) reset(start int64) {
 	p.start = start
+	p.gen++
 	p.addrs.n = 0
 	p.addrIdx.init(uint8(64 - p.addrIdx.shift))
 	p.apps, p.appHash = p.apps[:1], p.appHash[:1]
