@@ -537,6 +537,9 @@ func TestReverseFields(t *testing.T) {
 			w.BytesToServer, w.PktsToServer = tt.fwdB, tt.fwdP
 			w.BytesToClient, w.PktsToClient = tt.bytes, tt.pkts
 			w.SamplingRate = tt.rate
+			if tt.bytes != 0 || tt.pkts != 0 { // a biflow: its source initiated
+				w.Initiator = flowsrc.InitiatorSrc
+			}
 			diffRecords(t, got, []flowsrc.Record{w})
 		})
 	}

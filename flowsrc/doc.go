@@ -103,7 +103,9 @@
 // never read as standard IEs, except the RFC 5103 reverse fields (PEN
 // 29305) of an IPFIX biflow (softflowd -b, YAF, ipfixprobe): reverse IE 1/2
 // (else 85/86) are the Dst→Src counters, BytesToClient and PktsToClient;
-// the initiator stays unknown unless biflowDirection says it. Integer
+// the initiator is the one biflowDirection names, and without it the
+// forward direction's source (InitiatorSrc), as RFC 5103 exporters assign
+// the forward direction to the initiator. Integer
 // fields may use reduced-size encoding (1 to 8 bytes). Options data records
 // are never emitted.
 //

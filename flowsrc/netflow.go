@@ -523,11 +523,18 @@ func (c *decodeCtx) mapRecord(st *exporterState, h *nfHeader, setID uint16, pos 
 		f.counters(r, rate)
 	}
 
-	switch f.biflowDir {
-	case 1:
+	switch {
+	case f.has&hBiflowDir != 0:
+		switch f.biflowDir {
+		case 1:
+			r.Initiator = InitiatorSrc
+		case 2:
+			r.Initiator = InitiatorDst
+		}
+	case f.has&(hRevOctDelta|hRevPktDelta|hRevOctTotal|hRevPktTotal) != 0:
+		// An RFC 5103 biflow without biflowDirection: the exporter made
+		// the initiator the forward direction's source.
 		r.Initiator = InitiatorSrc
-	case 2:
-		r.Initiator = InitiatorDst
 	}
 
 	r.Start, r.End = c.nfTimes(st, h, f)
