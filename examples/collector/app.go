@@ -14,6 +14,7 @@ import (
 
 	"github.com/exfilscore/exfilscore/exfil"
 	"github.com/exfilscore/exfilscore/flowsrc"
+	"github.com/exfilscore/exfilscore/flowsrc/pdns"
 	"github.com/exfilscore/exfilscore/ioc"
 	"github.com/exfilscore/exfilscore/severity"
 )
@@ -32,6 +33,7 @@ type app struct {
 	sink  *exfil.JSONLines
 	dump  *flowsrc.RecordWriter
 	lanes int
+	names *pdns.Map // passive DNS shared by the sensor sources
 }
 
 // source is how one reading goroutine passes records on: emit per record,
@@ -46,7 +48,7 @@ func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option
 	if o.cidSeed > 0xffff {
 		return nil, fmt.Errorf("-community-id-seed %d out of range 0..65535", o.cidSeed)
 	}
-	a := &app{o: o, log: log, dec: flowsrc.NewDatagramDecoder(), lanes: runtime.GOMAXPROCS(0)}
+	a := &app{o: o, log: log, dec: flowsrc.NewDatagramDecoder(), lanes: runtime.GOMAXPROCS(0), names: pdns.New(0)}
 	if o.dumpFlows {
 		a.dump = flowsrc.NewRecordWriter(stdout, uint16(o.cidSeed))
 		return a, nil
@@ -112,34 +114,43 @@ func (a *app) start(n int) ([]source, func()) {
 func (a *app) finish(mode string) error {
 	ds := a.dec.Stats()
 	if a.det == nil {
-		a.log.Info(mode+" done", "datagrams", datagrams(ds), "records", ds.Records, "dropped", ds.Drops.Total())
+		a.log.Info(mode+" done", "datagrams", datagrams(ds), "records", a.dump.Count(), "dropped", ds.Drops.Total())
 		return a.dump.Err()
 	}
 	a.det.Flush()
 	st := a.det.Stats()
-	a.log.Info(mode+" done", "datagrams", datagrams(ds), "records", ds.Records, "dropped", ds.Drops.Total(),
+	a.log.Info(mode+" done", "datagrams", datagrams(ds), "records", st.Records, "dropped", ds.Drops.Total(),
 		"outbound", st.Aggregated, "late", st.Late, "aggregates", st.Scored, "alerts", st.Alerts, "early", st.Early,
 		"critical", st.BySeverity["critical"], "high", st.BySeverity["high"],
 		"medium", st.BySeverity["medium"], "low", st.BySeverity["low"])
 	return a.sink.Err()
 }
 
+// runReplay replays a capture (pcap/pcapng) or a record file (Suricata
+// EVE, Zeek conn.log, goflow2 protobuf), gzipped or not, detected from its
+// content, in event time.
 func (a *app) runReplay(path string) error {
-	f, err := os.Open(path)
+	r, format, closeFile, err := openInput(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer closeFile()
+	a.log.Info("replay", "file", path, "format", format)
 	start := time.Now()
 	srcs, stop := a.start(1)
-	rs, err := flowsrc.ReplayPcap(f, a.dec, srcs[0].emit)
+	if format == formatPcap {
+		var rs flowsrc.ReplayStats
+		rs, err = flowsrc.ReplayPcap(r, a.dec, srcs[0].emit)
+		a.log.Debug("replay read", "packets", rs.Packets, "udp", rs.UDP, "decoded", rs.Decoded,
+			"not_flow", rs.NotFlow, "errors", rs.DecodeErrors, "elapsed", time.Since(start))
+	} else {
+		err = a.replayRecords(r, path, format, srcs[0].emit)
+	}
 	srcs[0].flush()
 	stop()
 	if err != nil {
 		return fmt.Errorf("replay %s: %w", path, err)
 	}
-	a.log.Debug("replay read", "packets", rs.Packets, "udp", rs.UDP, "decoded", rs.Decoded,
-		"not_flow", rs.NotFlow, "errors", rs.DecodeErrors, "elapsed", time.Since(start))
 	return a.finish("replay")
 }
 

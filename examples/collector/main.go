@@ -1,11 +1,18 @@
 // Command collector is exfilscore's standalone NetFlow/IPFIX/sFlow
-// collector: it listens for export datagrams (or replays a pcap), scores
-// outbound conversations for data exfiltration and writes alerts as JSON
-// lines on stdout. Logs and summaries go to stderr.
+// collector: it listens for export datagrams (or replays a capture or a
+// sensor log, or tails a live one), scores outbound conversations for data
+// exfiltration and writes alerts as JSON lines on stdout. Logs and
+// summaries go to stderr.
 //
-//	collector [-listen :2055] [-sflow :6343] [-replay FILE] [-dump-flows] [-demo]
-//	          [-homenet CIDR,...] [-window 15m] [-lateness 2m] [-ioc FILE]...
-//	          [-policy FILE] [-min-severity low] [-early] [-community-id-seed 0] [-v]
+//	collector [-listen :2055] [-sflow :6343] [-replay FILE | -follow FILE [-follow-state FILE]]
+//	          [-dump-flows] [-demo] [-homenet CIDR,...] [-window 15m] [-lateness 2m]
+//	          [-ioc FILE]... [-policy FILE] [-min-severity low] [-early]
+//	          [-community-id-seed 0] [-cpuprofile FILE] [-memprofile FILE] [-v]
+//
+// -replay reads a pcap/pcapng capture of export datagrams, a Suricata EVE
+// JSON log, a Zeek conn.log (TSV or JSON; the ssl, http and dns logs
+// beside it are joined for names) or a goflow2 protobuf file, gzipped or
+// not, detected from its content.
 package main
 
 import (
@@ -25,6 +32,7 @@ import (
 
 type options struct {
 	listen, sflow, replay, homenet, minSeverity, policy string
+	follow, followState                                 string
 	window, lateness                                    time.Duration
 	iocs                                                listFlag
 	dumpFlows, demo, verbose, early                     bool
@@ -49,7 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", ":2055", "UDP address for NetFlow v5/v9 and IPFIX")
 	fs.StringVar(&o.sflow, "sflow", ":6343", "UDP address for sFlow v5 (empty: off)")
-	fs.StringVar(&o.replay, "replay", "", "replay the UDP payloads of a pcap/pcapng `file` in event time, then exit")
+	fs.StringVar(&o.replay, "replay", "", "replay a `file` in event time, then exit: a pcap/pcapng capture of export datagrams, a Suricata EVE JSON or Zeek conn.log (TSV or JSON) log, or a goflow2 protobuf file; gzip accepted; format detected from content")
+	fs.StringVar(&o.follow, "follow", "", "tail a live Suricata EVE or Zeek conn.log `file` (tail -F: rotation and truncation survived)")
+	fs.StringVar(&o.followState, "follow-state", "", "with -follow: `file` keeping the position reached, so a restart resumes there")
 	fs.BoolVar(&o.dumpFlows, "dump-flows", false, "print decoded flow records as JSON lines instead of alerts")
 	fs.BoolVar(&o.demo, "demo", false, "run the built-in demo: an in-process NetFlow v9 exporter over loopback UDP")
 	fs.StringVar(&o.homenet, "homenet", "", "internal `CIDRs`, comma-separated (replaces the RFC 1918 default)")
@@ -66,13 +76,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	early := o.replay == "" // live and demo listen on UDP
+	early := o.replay == "" // live, -follow and demo
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "early" {
 			early = o.early // an explicit -early or -early=false wins
 		}
 	})
 	o.early = early
+	if o.replay != "" && o.follow != "" {
+		fmt.Fprintln(stderr, "collector: -replay and -follow exclude each other")
+		return 2
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "collector: unexpected argument %q\n", fs.Arg(0))
 		return 2
@@ -107,6 +121,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = app.runDemo(ctx)
 	case o.replay != "":
 		err = app.runReplay(o.replay)
+	case o.follow != "":
+		err = app.runFollow(ctx, o.follow, o.followState)
 	default:
 		err = app.runLive(ctx)
 	}
