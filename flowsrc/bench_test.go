@@ -37,6 +37,16 @@ func BenchmarkDecode(b *testing.B) {
 		flowsv[i] = flows[i]
 		flowsv[i].Extra = map[flowtest.FieldKey][]byte{{Type: 82}: []byte("xe-0/0/" + string(rune('0'+i%10)))}
 	}
+	// An RFC 5103 biflow template (softflowd -b's shape): reverse octet and
+	// packet delta counters, PEN 29305.
+	itb := flowtest.IPFIXTemplate(260, false)
+	itb.Fields = append(itb.Fields, flowtest.Field{Type: 1, Length: 8, PEN: 29305}, flowtest.Field{Type: 2, Length: 8, PEN: 29305})
+	flowsb := make([]flowtest.Flow, len(flows))
+	for i := range flows {
+		flowsb[i] = flows[i]
+		flowsb[i].Extra = map[flowtest.FieldKey][]byte{
+			{Type: 1, PEN: 29305}: flowtest.BigEndian(uint64(40000*i), 8), {Type: 2, PEN: 29305}: flowtest.BigEndian(uint64(30+i), 8)}
+	}
 	ih := flowtest.IPFIXHeader{ExportTime: now}
 	vh := flowtest.V9Header{ExportTime: now, Uptime: time.Hour}
 	var samples []flowtest.SFlowSample
@@ -48,6 +58,7 @@ func BenchmarkDecode(b *testing.B) {
 		{"netflow-v9-ipv6-30", flowtest.NewV9(vh).Template(v9t6).Bytes(), flowtest.NewV9(vh).Data(v9t6, flows6...).Bytes(), 30},
 		{"ipfix-30", flowtest.NewIPFIX(ih).Template(it).Bytes(), flowtest.NewIPFIX(ih).Data(it, flows...).Bytes(), 30},
 		{"ipfix-varlen-30", flowtest.NewIPFIX(ih).Template(itv).Bytes(), flowtest.NewIPFIX(ih).Data(itv, flowsv...).Bytes(), 30},
+		{"ipfix-biflow-30", flowtest.NewIPFIX(ih).Template(itb).Bytes(), flowtest.NewIPFIX(ih).Data(itb, flowsb...).Bytes(), 30},
 		{"netflow-v5-30", nil, flowtest.AppendV5(nil, flowtest.V5Header{ExportTime: now, Uptime: time.Hour}, flows), 30},
 		{"sflow-8", nil, flowtest.AppendSFlow(nil, flowtest.SFlowHeader{Agent: exporter}, samples), 8},
 	}
