@@ -1,10 +1,3 @@
-// Package geo enriches destination addresses with their country, autonomous
-// system and organisation.
-//
-// Provider is the extension point: the exfil Detector calls it once per
-// alert for the destination address. This package holds the interface, a
-// function adapter and a static table provider; a MaxMind .mmdb provider
-// follows in a later release.
 package geo
 
 import (

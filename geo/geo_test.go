@@ -1,7 +1,6 @@
 package geo_test
 
 import (
-	"fmt"
 	"net/netip"
 	"testing"
 
@@ -33,13 +32,4 @@ func TestTableLongestPrefix(t *testing.T) {
 			t.Errorf("Lookup(%s) = %+v, %v; want %q, %v", c.addr, got, ok, c.want, c.ok)
 		}
 	}
-}
-
-func ExampleTable() {
-	tab := geo.NewTable(map[netip.Prefix]geo.Info{
-		netip.MustParsePrefix("198.51.100.0/24"): {Country: "DE", ASN: 64500, Org: "Example GmbH"},
-	})
-	info, ok := tab.Lookup(netip.MustParseAddr("198.51.100.7"))
-	fmt.Println(info.Country, info.ASN, info.Org, ok)
-	// Output: DE 64500 Example GmbH true
 }
