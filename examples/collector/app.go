@@ -8,13 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/exfilscore/exfilscore/exfil"
 	"github.com/exfilscore/exfilscore/flowsrc"
 	"github.com/exfilscore/exfilscore/flowsrc/pdns"
+	"github.com/exfilscore/exfilscore/geo"
 	"github.com/exfilscore/exfilscore/ioc"
 	"github.com/exfilscore/exfilscore/severity"
 )
@@ -34,6 +37,7 @@ type app struct {
 	dump  *flowsrc.RecordWriter
 	lanes int
 	names *pdns.Map // passive DNS shared by the sensor sources
+	geo   *geo.MMDB // nil without -geoip
 }
 
 // source is how one reading goroutine passes records on: emit per record,
@@ -85,11 +89,60 @@ func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option
 		log.Info("IOC list loaded", "file", path, "indicators", set.Len())
 		opts = append(opts, exfil.WithIOC(set))
 	}
+	if len(o.geoip) > 0 {
+		a.geo, err = geo.OpenMMDB(o.geoip, geo.WithLogger(log))
+		if err != nil {
+			return nil, err
+		}
+		for _, db := range a.geo.Databases() {
+			log.Info("GeoIP database loaded", "file", db.Path, "type", db.Type, "built", db.BuildTime)
+		}
+		opts = append(opts, exfil.WithGeo(a.geo))
+	}
 	a.det, err = exfil.New(append(opts, extra...)...)
 	if err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// background runs what follows the configuration files while the
+// collector runs: GeoIP files are polled for changes, and SIGHUP reloads
+// them at once. The returned function stops it.
+func (a *app) background(ctx context.Context) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if a.geo != nil {
+		wg.Go(func() { a.geo.Run(ctx) })
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				a.reload()
+			}
+		}
+	})
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		wg.Wait()
+	}
+}
+
+// reload re-reads the files that can change under a running collector.
+func (a *app) reload() {
+	if a.geo != nil {
+		if err := a.geo.Reload(); err != nil {
+			a.log.Error("GeoIP reload failed; the previous databases stay in use", "err", err)
+		} else {
+			a.log.Info("GeoIP databases reloaded")
+		}
+	}
 }
 
 // start returns the sources of n reading goroutines and a stop function to

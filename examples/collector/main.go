@@ -34,7 +34,7 @@ type options struct {
 	listen, sflow, replay, homenet, minSeverity, policy string
 	follow, followState                                 string
 	window, lateness                                    time.Duration
-	iocs                                                listFlag
+	iocs, geoip                                         listFlag
 	dumpFlows, demo, verbose, early                     bool
 	cpuProfile, memProfile                              string
 	cidSeed                                             uint
@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.window, "window", 15*time.Minute, "window length")
 	fs.DurationVar(&o.lateness, "lateness", 2*time.Minute, "allowed lateness before a window closes")
 	fs.Var(&o.iocs, "ioc", "IOC list `file` (one IP, CIDR or domain per line); repeatable")
+	fs.Var(&o.geoip, "geoip", "MaxMind-format `file` (.mmdb: GeoLite2/GeoIP2 Country or City and ASN, DB-IP, IPinfo) for dest_country, dest_asn, dest_org; repeatable, reloaded on change and SIGHUP")
 	fs.StringVar(&o.policy, "policy", "", "severity ladder JSON `file` (replaces the SPEC defaults; validated)")
 	fs.StringVar(&o.minSeverity, "min-severity", "low", "lowest severity to report: low, medium, high, critical")
 	fs.UintVar(&o.cidSeed, "community-id-seed", 0, "Community ID seed")
@@ -116,6 +117,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("collector: bad configuration", "err", err)
 		return 2
 	}
+	stopBackground := app.background(ctx)
+	defer stopBackground()
 	switch {
 	case o.demo:
 		err = app.runDemo(ctx)

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
 )
 
 // sensorAlert is the part of an alert the sensor tests look at.
@@ -197,5 +202,59 @@ func TestFollowEVE(t *testing.T) {
 	b, err := os.ReadFile(state)
 	if err != nil || !strings.Contains(string(b), `"line":3`) {
 		t.Errorf("state %s (%v): want the position after line 3 of the new file", b, err)
+	}
+}
+
+// writeGeoDB writes a test database of a type geo reads with both MaxMind
+// conventions (country and AS fields in one record): one
+// network with a country and an AS.
+func writeGeoDB(t *testing.T, path, cidr, iso string, asn uint32, org string) {
+	t.Helper()
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "exfilscore-Test-Geo-ASN", RecordSize: 28, IncludeReservedNetworks: true, Description: map[string]string{"en": "collector test"}, Languages: []string{"en"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ipn, _ := net.ParseCIDR(cidr)
+	if err := tree.Insert(ipn, mmdbtype.Map{
+		"country":                        mmdbtype.Map{"iso_code": mmdbtype.String(iso)},
+		"autonomous_system_number":       mmdbtype.Uint32(asn),
+		"autonomous_system_organization": mmdbtype.String(org),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := tree.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReplayGeoIP(t *testing.T) {
+	dir := t.TempDir()
+	eve := filepath.Join(dir, "eve.json")
+	os.WriteFile(eve, []byte(eveLines()), 0o644)
+	db := filepath.Join(dir, "geo.mmdb")
+	writeGeoDB(t, db, "198.51.100.0/24", "NL", 64500, "Example Hosting")
+	var out, errb syncBuffer
+	if code := run(context.Background(), []string{"-replay", eve, "-geoip", db}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errb.String())
+	}
+	as := parseLines[struct {
+		DestCountry string `json:"dest_country"`
+		DestASN     uint32 `json:"dest_asn"`
+		DestOrg     string `json:"dest_org"`
+	}](t, out.String())
+	if len(as) != 1 || as[0].DestCountry != "NL" || as[0].DestASN != 64500 || as[0].DestOrg != "Example Hosting" {
+		t.Errorf("alerts %+v", as)
+	}
+	if !strings.Contains(errb.String(), "GeoIP database loaded") {
+		t.Errorf("stderr:\n%s", errb.String())
+	}
+	// A broken database is a configuration error, not a panic.
+	os.WriteFile(db, []byte("not a database"), 0o644)
+	if code := run(context.Background(), []string{"-replay", eve, "-geoip", db}, &out, &errb); code != 2 {
+		t.Errorf("broken database: exit %d", code)
 	}
 }
