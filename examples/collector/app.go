@@ -146,8 +146,9 @@ func (a *app) reload() {
 }
 
 // start returns the sources of n reading goroutines and a stop function to
-// call once they have all returned.
-func (a *app) start(n int) ([]source, func()) {
+// call once they have all returned; live says whether they read live
+// input (sockets, a followed log).
+func (a *app) start(n int, live bool) ([]source, func()) {
 	srcs := make([]source, n)
 	if a.det == nil {
 		for i := range srcs {
@@ -160,7 +161,21 @@ func (a *app) start(n int) ([]source, func()) {
 		p := f.producer()
 		srcs[i] = source{emit: p.emit, flush: p.flush}
 	}
-	return srcs, f.close
+	if !live {
+		// A replay waits while a closed window is scored: nothing is lost
+		// by waiting, and the next window does not grow meanwhile.
+		return srcs, f.close
+	}
+	// Live, closed windows are scored on a goroutine of their own while
+	// the lanes go on aggregating, so that the sockets are read on time.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.det.Run(ctx); close(done) }()
+	return srcs, func() {
+		f.close()
+		cancel()
+		<-done
+	}
 }
 
 // finish closes every window and logs the one-line summary.
@@ -190,7 +205,7 @@ func (a *app) runReplay(path string) error {
 	defer closeFile()
 	a.log.Info("replay", "file", path, "format", format)
 	start := time.Now()
-	srcs, stop := a.start(1)
+	srcs, stop := a.start(1, false)
 	if format == formatPcap {
 		var rs flowsrc.ReplayStats
 		rs, err = flowsrc.ReplayPcap(r, a.dec, srcs[0].emit)
@@ -214,7 +229,7 @@ func (a *app) serve(ctx context.Context, conns []net.PacketConn, tick bool) erro
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(conns))
-	srcs, stop := a.start(len(conns))
+	srcs, stop := a.start(len(conns), true)
 	var readers sync.WaitGroup
 	for i, c := range conns {
 		src := srcs[i]

@@ -57,7 +57,7 @@ func (a *app) runFollow(ctx context.Context, path, statePath string) error {
 		}
 	}
 
-	srcs, stop := a.start(1)
+	srcs, stop := a.start(1, true)
 	src := srcs[0]
 	var parser lineParser
 	var bad uint64
