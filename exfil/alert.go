@@ -82,6 +82,38 @@ type Alert struct {
 	// from −1 (pure consumer) to 1 (pure producer), two decimals. Final
 	// alerts only.
 	PCR *float64 `json:"pcr,omitempty"`
+
+	// Principal names who the bytes are attributed to, when the source
+	// knows more than an address: an HTTP guard's client address, API key,
+	// user or tenant (package exfil/httpguard). Omitted for flow alerts.
+	Principal string `json:"principal,omitempty"`
+	// HTTP is the evidence of an alert raised by an HTTP guard; omitted for
+	// flow alerts.
+	HTTP *HTTPEvidence `json:"http,omitempty"`
+}
+
+// HTTPEvidence is what an HTTP guard (package exfil/httpguard) saw of an
+// aggregate's requests.
+type HTTPEvidence struct {
+	// Mode is "egress" (request bytes leave: a forward proxy or outbound
+	// gateway) or "serving" (response bytes leave: an API or file service).
+	Mode string `json:"mode"`
+	// Method, Host, PathPrefix and UserAgent describe the request that moved
+	// the most bytes out of the trust boundary in the aggregate. PathPrefix
+	// is the path cut after a few segments, never the query.
+	Method     string `json:"method"`
+	Host       string `json:"host"`
+	PathPrefix string `json:"path_prefix"`
+	UserAgent  string `json:"user_agent,omitempty"`
+	// Blocked counts the aggregate's requests refused by containment (429
+	// or the guard's block handler); Cut counts its transfers cut mid-stream.
+	Blocked uint64 `json:"blocked"`
+	Cut     uint64 `json:"cut"`
+	// Contained is true when containment refuses the principal (or this
+	// principal and destination) for the rest of the window.
+	Contained bool `json:"contained,omitempty"`
+	// Allowlisted is true when the aggregate is exempt from containment.
+	Allowlisted bool `json:"allowlisted,omitempty"`
 }
 
 // Alert stages.
