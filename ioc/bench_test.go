@@ -1,10 +1,12 @@
 package ioc
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // benchSet returns a deterministic Set of about n indicators: 50% IPv4
@@ -91,4 +93,46 @@ func BenchmarkLookupDomain(b *testing.B) {
 			}
 		})
 	}
+}
+
+// nullProvider answers nothing; the benchmark measures the cache alone.
+type nullProvider struct{}
+
+func (nullProvider) Name() string { return "null" }
+func (nullProvider) QueryAddr(context.Context, netip.Addr) ([]Match, error) {
+	return []Match{{Indicator: "x", Type: "ip"}}, nil
+}
+func (nullProvider) QueryDomain(context.Context, string) ([]Match, error) { return nil, nil }
+
+// BenchmarkCacheHit measures a Cache lookup answered from memory, from
+// one and from all goroutines.
+func BenchmarkCacheHit(b *testing.B) {
+	c, err := NewCache(nullProvider{}, WithCacheWait(time.Second))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	addrs := make([]netip.Addr, 1024)
+	for i := range addrs {
+		addrs[i] = netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+		c.LookupAddr(addrs[i])
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			c.LookupAddrAt(addrs[i&1023], t0)
+			i++
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				c.LookupAddrAt(addrs[i&1023], t0)
+				i++
+			}
+		})
+	})
 }

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 func FuzzParseList(f *testing.F) {
@@ -122,7 +124,11 @@ func FuzzLookup(f *testing.F) {
 		}
 		m, ok := s.LookupDomain(query)
 		want, wok := ref.LookupDomain(query)
-		if len(strings.TrimSuffix(query, ".")) > maxDomainLen {
+		q := strings.TrimSuffix(query, ".")
+		if !isASCII(q) {
+			q, _ = toALabels(q)
+		}
+		if len(q) > maxDomainLen {
 			want, wok = Match{}, false // too long to be a domain name
 		}
 		if m != want || ok != wok {
@@ -134,6 +140,176 @@ func FuzzLookup(f *testing.F) {
 			if m != want || ok != wok {
 				t.Fatalf("LookupAddr(%s) = %+v, %v; want %+v, %v", a, m, ok, want, wok)
 			}
+		}
+	})
+}
+
+// checkParsed checks a parsed set against the reference: every indicator
+// is canonical, and looking each one up at the edges of its validity gives
+// what the reference gives.
+func checkParsed(t *testing.T, s *Set, err error) {
+	t.Helper()
+	if err != nil {
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Line < 0 || pe.More < 0 || !strings.HasPrefix(err.Error(), `ioc: feed "fuzz"`) {
+			t.Fatalf("error %v (%T) is not a plausible *ParseError", err, err)
+		}
+		return
+	}
+	ref := &refSet{}
+	for ind := range s.All() {
+		ref.inds = append(ref.inds, ind)
+	}
+	for _, sk := range s.Skipped() {
+		if sk.Count < 1 || sk.Reason == "" {
+			t.Fatalf("implausible skip %+v", sk)
+		}
+	}
+	for _, ind := range ref.inds {
+		if c, err := canonicalize(Indicator{Value: ind.Value, Kind: ind.Kind}); err != nil || c.Value != ind.Value {
+			t.Fatalf("indicator %+v is not canonical: %+v, %v", ind, c, err)
+		}
+		if err := checkMeta(&ind); err != nil || ind.Feed != "fuzz" {
+			t.Fatalf("indicator %+v: %v", ind, err)
+		}
+		times := []time.Time{{}, ind.ValidFrom, ind.ValidUntil}
+		if !ind.ValidUntil.IsZero() {
+			times = append(times, ind.ValidUntil.Add(-time.Microsecond))
+		}
+		for _, at := range times {
+			var got, want Match
+			var ok, wok bool
+			switch ind.Kind {
+			case KindIP, KindCIDR:
+				a := netip.MustParsePrefix(strings.Split(ind.Value+"/128", "/")[0] + "/0").Addr()
+				got, ok = s.LookupAddrAt(a, at)
+				want, wok = ref.LookupAddrAt(a, at)
+			default:
+				got, ok = s.LookupDomainAt(ind.Value, at)
+				want, wok = ref.LookupDomainAt(ind.Value, at)
+			}
+			if got != want || ok != wok {
+				t.Fatalf("lookup of %q at %v = %+v, %v; reference %+v, %v", ind.Value, at, got, ok, want, wok)
+			}
+			if at.IsZero() && !ok {
+				t.Fatalf("indicator %q does not match itself", ind.Value)
+			}
+		}
+	}
+}
+
+func FuzzParseCSV(f *testing.F) {
+	for _, seed := range []string{
+		"", "indicator\n192.0.2.1\n", threatFoxLike,
+		"indicator,type,malware,threat_actor,confidence,valid_from,valid_until\n192.0.2.0/24,cidr,A,B,0.5,2024-01-01,2024-02-01T00:00:00Z\n",
+		"# first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware\n2024-01-10 08:00:00,192.0.2.77,443,online,2024-05-30,Dridex\n",
+		"value\ttype\nx.example|192.0.2.1\tdomain|ip\n[2001:db8::1]:443\tip:port\nhttps://bücher.example/x\turl\n",
+		"indicator,type\n\"a\"b,ip\n", "indicator;confidence\n1.2.3.4;101\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseCSV(strings.NewReader(in), "fuzz", WithExpireAfter(time.Hour))
+		checkParsed(t, s, err)
+	})
+}
+
+func FuzzParseSTIX(f *testing.F) {
+	for _, seed := range []string{
+		stixBundle, "[]", `{"objects":[]}`,
+		`[{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = '192.0.2.1' OR url:value = 'http://x.example:1/']","valid_from":"2024-01-01T00:00:00Z","valid_until":"2024-02-01T00:00:00.5Z","confidence":7}]`,
+		`[{"type":"indicator","id":"indicator--1","pattern":"[domain-name:value IN ('a.example','b.example')] OR ([ipv6-addr:value ISSUBSET '2001:db8::/32'] AND [x:y = 1])"},{"type":"relationship","relationship_type":"indicates","source_ref":"indicator--1","target_ref":"malware--1"},{"type":"malware","id":"malware--1","name":"M"}]`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseSTIX(strings.NewReader(in), "fuzz")
+		checkParsed(t, s, err)
+	})
+}
+
+func FuzzParseMISP(f *testing.F) {
+	for _, seed := range []string{
+		mispEventJSON, `{"response":[]}`, `[{"Event":{"Attribute":[{"type":"domain|ip","value":"a.example|192.0.2.1","to_ids":"1"}]}}]`,
+		`{"Event":{"Tag":[{"name":"misp-galaxy:threat-actor=\"X\""}],"Object":[{"Attribute":[{"uuid":"u","type":"ip-dst|port","value":"2001:db8::1|80","to_ids":true,"timestamp":1700000000}]}]}}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseMISP(strings.NewReader(in), "fuzz", WithExpireAfter(time.Hour))
+		checkParsed(t, s, err)
+	})
+}
+
+// FuzzParse feeds anything to the format detection and the parser it
+// picks.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{"192.0.2.1\n", threatFoxLike, stixBundle, mispEventJSON, "{", "[", "#,\n"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := Parse(strings.NewReader(in), "fuzz")
+		checkParsed(t, s, err)
+	})
+}
+
+func FuzzSTIXPattern(f *testing.F) {
+	for _, seed := range []string{
+		"[ipv4-addr:value = '192.0.2.1']", "[a:b = 'x' OR (c:d IN ('1', '2') AND e:f[*].'g h' != t'2024-01-01T00:00:00Z')] WITHIN 5 SECONDS",
+		"([x:y = h'ff'] FOLLOWEDBY [z:w MATCHES '^a']) REPEATS 3 TIMES START t'a' STOP t'b'", "[EXISTS a:b]", "[a:b NOT <= -1.5]",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, pattern string) {
+		r, ignored, err := parsePattern(pattern)
+		r2, ignored2, err2 := parsePattern(pattern)
+		if (err == nil) != (err2 == nil) || len(r.atoms) != len(r2.atoms) || ignored != ignored2 {
+			t.Fatal("parsePattern is not deterministic")
+		}
+		if err != nil {
+			return
+		}
+		if len(r.atoms) == 0 && (r.why == "" || ignored != 0) {
+			t.Fatalf("no atoms and no reason: %+v, %d", r, ignored)
+		}
+		for _, a := range r.atoms {
+			if ind, err := stixValue(a); err == nil {
+				if c, err := canonicalize(ind); err != nil || c.Value != ind.Value {
+					t.Fatalf("stixValue(%+v) = %+v, not canonical", a, ind)
+				}
+			}
+		}
+	})
+}
+
+func FuzzPunycode(f *testing.F) {
+	for _, v := range punyVectors {
+		f.Add(v.in)
+		f.Add(v.out)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if utf8.ValidString(s) && utf8.RuneCountInString(s) <= maxPunyInput {
+			enc, err := punyEncode([]rune(s))
+			if err != nil {
+				t.Fatalf("punyEncode(%+q): %v", s, err)
+			}
+			dec, err := punyDecode(enc)
+			if err != nil || string(dec) != s {
+				t.Fatalf("punyDecode(punyEncode(%+q) = %q) = %+q, %v", s, enc, string(dec), err)
+			}
+		}
+		if dec, err := punyDecode(s); err == nil && utf8.ValidString(string(dec)) {
+			enc, err := punyEncode(dec)
+			if err != nil {
+				return // decoded to more runes than a label may hold
+			}
+			if again, err := punyDecode(enc); err != nil || string(again) != string(dec) {
+				t.Fatalf("round trip of %q: %q -> %+q, %v", s, enc, string(again), err)
+			}
+		}
+		// Names: the conversion never panics and gives ASCII.
+		if a, err := toALabels(s); err == nil && !isASCII(a) {
+			t.Fatalf("toALabels(%+q) = %q, not ASCII", s, a)
 		}
 	})
 }

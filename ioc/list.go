@@ -27,15 +27,13 @@ const utf8BOM = "\xef\xbb\xbf"
 // a *ParseError for the first bad line, whose More field counts the others.
 // A read error from r is returned wrapped, with the line it happened on.
 func ParseList(r io.Reader, feed string) (*Set, error) {
-	s := NewSet(feed, nil)
+	return parseList(r, feed, &config{})
+}
+
+// parseList is ParseList with options (WithSkipMalformed).
+func parseList(r io.Reader, feed string, c *config) (*Set, error) {
+	p := newParser(feed, FormatList, c)
 	br := bufio.NewReaderSize(r, maxLineLen)
-	var first *ParseError
-	bad := 0
-	fail := func(line int, text string, err error) {
-		if bad++; first == nil {
-			first = &ParseError{Feed: feed, Line: line, Text: text, Err: err}
-		}
-	}
 	for lineNo := 1; ; lineNo++ {
 		raw, err := br.ReadSlice('\n')
 		if len(raw) == 0 && err != nil {
@@ -54,16 +52,16 @@ func ParseList(r io.Reader, feed string) (*Set, error) {
 		raw = bytes.TrimSpace(raw)
 		switch {
 		case !complete:
-			fail(lineNo, quotePrefix(raw), errTooLong)
+			p.fail(lineNo, "", quotePrefix(raw), errTooLong)
 		case len(raw) > 0:
 			text := string(raw)
 			ind, perr := parseIndicator(text)
 			if perr != nil {
-				fail(lineNo, text, perr)
+				p.fail(lineNo, "", text, perr)
 				break
 			}
-			ind.Feed, ind.Line = feed, lineNo
-			s.add(ind)
+			ind.Line = lineNo
+			p.b.add(ind)
 		}
 		// Skip the rest of an overlong line.
 		for errors.Is(err, bufio.ErrBufferFull) {
@@ -73,11 +71,7 @@ func ParseList(r io.Reader, feed string) (*Set, error) {
 			return nil, fmt.Errorf("ioc: feed %q line %d: %w", feed, lineNo, err)
 		}
 	}
-	if first != nil {
-		first.More = bad - 1
-		return nil, first
-	}
-	return s, nil
+	return p.result()
 }
 
 // quotePrefix returns the start of an overlong line for an error message.
@@ -89,7 +83,7 @@ func quotePrefix(b []byte) string {
 }
 
 // LoadListFile reads the plain indicator list at path with ParseList. The
-// feed name is the base name of path.
+// feed name is the base name of path. (Load reads every format.)
 func LoadListFile(path string) (*Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -98,3 +92,6 @@ func LoadListFile(path string) (*Set, error) {
 	defer f.Close()
 	return ParseList(f, filepath.Base(path))
 }
+
+// baseName returns the last element of path.
+func baseName(path string) string { return filepath.Base(path) }

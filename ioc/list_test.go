@@ -95,7 +95,7 @@ func TestParseList(t *testing.T) {
 		},
 		{
 			"domains",
-			"Evil.Example.\nEVIL.example\nc2.bad-actor_1.test\nlocalhost\nxn--bcher-kva.example\n123.example\n1x\n",
+			"Evil.Example.\nEVIL.example\nc2.bad-actor_1.test\nlocalhost\nxn--bcher-kva.example\n123.example\n1x\nBÜCHER.example\nXN--MNCHEN-3YA.de\nпример.рф\n",
 			[]Indicator{
 				ind("evil.example", KindDomain, 1),
 				ind("c2.bad-actor_1.test", KindDomain, 3),
@@ -103,6 +103,8 @@ func TestParseList(t *testing.T) {
 				ind("xn--bcher-kva.example", KindDomain, 5),
 				ind("123.example", KindDomain, 6),
 				ind("1x", KindDomain, 7),
+				ind("xn--mnchen-3ya.de", KindDomain, 9),
+				ind("xn--e1afmkfd.xn--p1ai", KindDomain, 10),
 			},
 		},
 		{
@@ -178,7 +180,11 @@ func TestParseListErrors(t *testing.T) {
 			msg: `ioc: feed "x.txt" line 2: bad indicator "https://evil.example/x": URLs are not supported`},
 		{name: "wildcard", in: "*.evil.example", line: 1, text: "*.evil.example", precise: true, fragment: "wildcard"},
 		{name: "zone", in: "fe80::1%eth0", line: 1, text: "fe80::1%eth0", precise: true, fragment: "zone"},
-		{name: "non-ASCII", in: "bücher.example", line: 1, text: "bücher.example", precise: true, fragment: "xn--"},
+		{name: "non-ASCII symbol", in: "b©.example", line: 1, text: "b©.example", precise: true, fragment: "not allowed"},
+		{name: "compatibility symbol", in: "b☃.example", line: 1, text: "b☃.example", precise: true, fragment: "xn-- form"},
+		{name: "decomposed", in: "bu\u0308cher.example", line: 1, text: "bu\u0308cher.example", precise: true, fragment: "NFC"},
+		{name: "bad A-label", in: "xn--zz.example", line: 1, text: "xn--zz.example", precise: true, fragment: "Punycode"},
+		{name: "invalid UTF-8", in: "b\xffcher.example", line: 1, text: "b\xffcher.example", precise: true, fragment: "UTF-8"},
 		{name: "label too long", in: strings.Repeat("a", 64) + ".example", line: 1, text: strings.Repeat("a", 64) + ".example", precise: true, fragment: "63"},
 		{name: "name too long", in: name253 + "x", line: 1, text: name253 + "x", precise: true, fragment: "253"},
 		{name: "empty label", in: ".evil.example", line: 1, text: ".evil.example", precise: true, fragment: "empty"},

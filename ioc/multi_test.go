@@ -116,3 +116,52 @@ func TestConcurrentLookups(t *testing.T) {
 		}
 	}
 }
+
+func TestMultiAt(t *testing.T) {
+	timed := NewSet("timed", []Indicator{
+		{Value: "192.0.2.0/24", ValidUntil: t1, MalwareFamily: "old"},
+		{Value: "evil.example", ValidFrom: t1},
+	})
+	plain := funcMatcher(func(s string) (Match, bool) {
+		return Match{Indicator: s, Type: "custom", Feed: "custom"}, s == "192.0.2.1" || s == "c2.evil.example"
+	})
+	m := Multi{nil, timed, plain}
+	a := netip.MustParseAddr("192.0.2.1")
+	if got := m.AppendAddrMatchesAt(nil, a, t0); len(got) != 2 || got[0].MalwareFamily != "old" || got[1].Feed != "custom" {
+		t.Errorf("AppendAddrMatchesAt(t0) = %+v", got)
+	}
+	if got := m.AppendAddrMatchesAt(nil, a, t2); len(got) != 1 || got[0].Feed != "custom" {
+		t.Errorf("AppendAddrMatchesAt(t2) = %+v, want only the plain matcher's", got)
+	}
+	if got := m.AppendDomainMatchesAt(nil, "c2.evil.example", t0); len(got) != 1 || got[0].Feed != "custom" {
+		t.Errorf("AppendDomainMatchesAt(t0) = %+v", got)
+	}
+	if got := m.AppendDomainMatchesAt(nil, "c2.evil.example", t2); len(got) != 2 || got[0].Feed != "timed" {
+		t.Errorf("AppendDomainMatchesAt(t2) = %+v", got)
+	}
+	if mt, ok := m.LookupAddrAt(a, t0); !ok || mt.Feed != "timed" {
+		t.Errorf("LookupAddrAt(t0) = %+v, %v", mt, ok)
+	}
+	if mt, ok := m.LookupAddrAt(a, t2); !ok || mt.Feed != "custom" {
+		t.Errorf("LookupAddrAt(t2) = %+v, %v", mt, ok)
+	}
+	if mt, ok := m.LookupDomainAt("x.evil.example", t0); ok {
+		t.Errorf("LookupDomainAt(t0) = %+v", mt)
+	}
+	if mt, ok := m.LookupDomainAt("x.evil.example", t2); !ok || mt.Feed != "timed" {
+		t.Errorf("LookupDomainAt(t2) = %+v, %v", mt, ok)
+	}
+	// Nested Multis pass the time on.
+	if got := (Multi{m}).AppendAddrMatchesAt(nil, a, t2); len(got) != 1 {
+		t.Errorf("nested Multi = %+v", got)
+	}
+	dst := make([]Match, 0, 4)
+	sets := Multi{timed, nil, timed} // funcMatcher allocates in a.String
+	allocs := testing.AllocsPerRun(100, func() {
+		dst = sets.AppendAddrMatchesAt(dst[:0], a, t0)
+		dst = sets.AppendDomainMatchesAt(dst, "www.evil.example", t2)
+	})
+	if allocs != 0 {
+		t.Errorf("Append*MatchesAt allocate %v times", allocs)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 // refSet is a slow, obvious implementation of the matching rules: a linear
@@ -14,29 +15,59 @@ type refSet struct {
 	inds []Indicator
 }
 
-func (r *refSet) LookupAddr(addr netip.Addr) (Match, bool) {
+// refValid reports whether ind is valid at t (a zero t: always).
+func refValid(ind *Indicator, t time.Time) bool {
+	if t.IsZero() {
+		return true
+	}
+	return (ind.ValidFrom.IsZero() || !t.Before(ind.ValidFrom)) && (ind.ValidUntil.IsZero() || t.Before(ind.ValidUntil))
+}
+
+// refMatch is the Match of ind.
+func refMatch(ind *Indicator) Match {
+	return Match{
+		Indicator: ind.Value, Type: ind.Kind.String(), Feed: ind.Feed,
+		MalwareFamily: ind.MalwareFamily, ThreatActor: ind.ThreatActor, Confidence: ind.Confidence, ValidUntil: ind.ValidUntil,
+	}
+}
+
+func (r *refSet) LookupAddr(addr netip.Addr) (Match, bool) { return r.LookupAddrAt(addr, time.Time{}) }
+
+func (r *refSet) LookupAddrAt(addr netip.Addr, t time.Time) (Match, bool) {
 	addr = addr.Unmap().WithZone("")
-	for _, ind := range r.inds {
-		if ind.Kind == KindIP && netip.MustParseAddr(ind.Value) == addr {
-			return Match{Indicator: ind.Value, Type: "ip", Feed: ind.Feed}, true
+	for i := range r.inds {
+		ind := &r.inds[i]
+		if ind.Kind == KindIP && netip.MustParseAddr(ind.Value) == addr && refValid(ind, t) {
+			return refMatch(ind), true
 		}
 	}
 	best, bestBits := Match{}, -1
-	for _, ind := range r.inds {
-		if ind.Kind != KindCIDR {
+	for i := range r.inds {
+		ind := &r.inds[i]
+		if ind.Kind != KindCIDR || !refValid(ind, t) {
 			continue
 		}
 		p := netip.MustParsePrefix(ind.Value)
 		if p.Contains(addr) && p.Bits() > bestBits {
-			best, bestBits = Match{Indicator: ind.Value, Type: "cidr", Feed: ind.Feed}, p.Bits()
+			best, bestBits = refMatch(ind), p.Bits()
 		}
 	}
 	return best, bestBits >= 0
 }
 
-func (r *refSet) LookupDomain(name string) (Match, bool) {
+func (r *refSet) LookupDomain(name string) (Match, bool) { return r.LookupDomainAt(name, time.Time{}) }
+
+func (r *refSet) LookupDomainAt(name string, t time.Time) (Match, bool) {
+	name = strings.TrimSuffix(name, ".")
+	if !isASCII(name) {
+		a, err := toALabels(name)
+		if err != nil {
+			return Match{}, false
+		}
+		name = a
+	}
 	var b strings.Builder
-	for _, c := range []byte(strings.TrimSuffix(name, ".")) {
+	for _, c := range []byte(name) {
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
@@ -44,12 +75,13 @@ func (r *refSet) LookupDomain(name string) (Match, bool) {
 	}
 	name = b.String()
 	best, found := Match{}, false
-	for _, ind := range r.inds {
-		if ind.Kind != KindDomain {
+	for i := range r.inds {
+		ind := &r.inds[i]
+		if ind.Kind != KindDomain || !refValid(ind, t) {
 			continue
 		}
 		if (name == ind.Value || strings.HasSuffix(name, "."+ind.Value)) && len(ind.Value) > len(best.Indicator) {
-			best, found = Match{Indicator: ind.Value, Type: "domain", Feed: ind.Feed}, true
+			best, found = refMatch(ind), true
 		}
 	}
 	return best, found

@@ -3,6 +3,8 @@ package ioc
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -18,7 +20,7 @@ const (
 	errURL      = reason("URLs are not supported")
 	errWildcard = reason("wildcards are not supported (a domain already matches its subdomains)")
 	errZone     = reason("IPv6 zones are not allowed")
-	errNonASCII = reason("non-ASCII domain name (use the xn-- form)")
+	errNoHost   = reason("URL without a host")
 	errLabelLen = reason("domain label longer than 63 characters")
 	errNameLen  = reason("domain name longer than 253 characters")
 	errEmpty    = reason("empty domain label")
@@ -108,9 +110,16 @@ func normPrefix(p netip.Prefix) netip.Prefix {
 }
 
 // canonicalDomain validates a domain name and returns it lower-cased without
-// a trailing dot.
+// a trailing dot, internationalised labels in their A-label ("xn--") form.
 func canonicalDomain(s string) (string, error) {
-	name := strings.TrimSuffix(s, ".")
+	name := s
+	if !isASCII(name) {
+		var err error
+		if name, err = toALabels(name); err != nil {
+			return "", err
+		}
+	}
+	name = strings.TrimSuffix(name, ".")
 	switch {
 	case name == "":
 		return "", ErrBadIndicator
@@ -119,6 +128,7 @@ func canonicalDomain(s string) (string, error) {
 	}
 	labelStart := 0
 	digitsOnly := true
+	ace := false
 	for i := 0; i <= len(name); i++ {
 		if i == len(name) || name[i] == '.' {
 			switch n := i - labelStart; {
@@ -126,6 +136,8 @@ func canonicalDomain(s string) (string, error) {
 				return "", errEmpty
 			case n > maxLabelLen:
 				return "", errLabelLen
+			case n > len(acePrefix) && strings.EqualFold(name[labelStart:labelStart+len(acePrefix)], acePrefix):
+				ace = true
 			}
 			if i == len(name) && digitsOnly {
 				return "", ErrBadIndicator // "300.1.1.1", "1.2.3": a bad IPv4 address
@@ -139,11 +151,71 @@ func canonicalDomain(s string) (string, error) {
 			digitsOnly = false
 		case c == '*':
 			return "", errWildcard
-		case c >= 0x80:
-			return "", errNonASCII
 		default:
 			return "", reason(fmt.Sprintf("unexpected character %q in domain name", c))
 		}
 	}
-	return strings.ToLower(name), nil
+	name = strings.ToLower(name)
+	if ace {
+		for label := range strings.SplitSeq(name, ".") {
+			if len(label) > len(acePrefix) && label[:len(acePrefix)] == acePrefix {
+				if err := checkALabel(label); err != nil {
+					return "", reason(fmt.Sprintf("bad internationalised label %q: %v", label, err))
+				}
+			}
+		}
+	}
+	return name, nil
+}
+
+// isASCII reports whether s has only ASCII characters.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// urlHost returns the indicator for the host of a URL: an address or a
+// domain. A URL without a scheme is read as if it had "http://".
+func urlHost(s string) (Indicator, error) {
+	raw := s
+	if !strings.Contains(s, "://") {
+		raw = "http://" + s
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Indicator{}, reason("bad URL")
+	}
+	h := u.Hostname()
+	if h == "" {
+		return Indicator{}, errNoHost
+	}
+	if strings.IndexByte(h, ':') >= 0 || strings.Trim(h, "0123456789.") == "" {
+		v, err := canonicalAddr(h)
+		return Indicator{Value: v, Kind: KindIP}, err
+	}
+	v, err := canonicalDomain(h)
+	return Indicator{Value: v, Kind: KindDomain}, err
+}
+
+// hostPort returns the indicator for "host:port", "[v6]:port" or a bare
+// host: the address or domain without the port.
+func hostPort(s string) (Indicator, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		v, err := canonicalAddr(ap.Addr().String())
+		return Indicator{Value: v, Kind: KindIP}, err
+	}
+	if i := strings.LastIndexByte(s, ':'); i >= 0 && strings.Count(s, ":") == 1 {
+		if _, err := strconv.ParseUint(s[i+1:], 10, 16); err != nil {
+			return Indicator{}, reason("bad port")
+		}
+		if _, err := netip.ParseAddr(s[:i]); err != nil {
+			v, err := canonicalDomain(s[:i])
+			return Indicator{Value: v, Kind: KindDomain}, err
+		}
+	}
+	return parseIndicator(s)
 }
