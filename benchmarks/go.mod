@@ -1,6 +1,6 @@
 module github.com/exfilscore/exfilscore/benchmarks
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/exfilscore/exfilscore v0.0.0
@@ -9,7 +9,8 @@ require (
 
 require (
 	github.com/libp2p/go-reuseport v0.4.0 // indirect
-	golang.org/x/sys v0.35.0 // indirect
+	github.com/oschwald/maxminddb-golang/v2 v2.9.1 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
 
