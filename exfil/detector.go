@@ -251,7 +251,7 @@ func (w *Writer) mark(a *window.Aggregate) uint8 {
 		m |= markIOC
 	}
 	if a.FlowCount == 1 && len(d.cfg.iocs) > 0 {
-		if _, hit := d.cfg.iocs.LookupAddr(a.Key.Dst); hit {
+		if _, hit := d.cfg.iocs.LookupAddrAt(a.Key.Dst, a.LastSeen); hit {
 			m |= markIOC
 		}
 	}
@@ -269,7 +269,7 @@ func (w *Writer) mark(a *window.Aggregate) uint8 {
 // a rung.
 func (d *Detector) emitEarly(s *window.Snapshot) {
 	names := d.names.lookup(s.Key.Dst)
-	matches, checked := d.iocMatches(s.Key.Dst, names)
+	matches, checked := d.iocMatches(s.Key.Dst, names, s.LastSeen)
 	al := d.buildAlert(s, StageEarly, matches, checked, nil)
 	al.DestNames = names
 	d.early.Add(1)
@@ -285,16 +285,17 @@ func (d *Detector) send(al *Alert) {
 }
 
 // iocMatches checks a destination address, and the names seen for it,
-// against every matcher.
-func (d *Detector) iocMatches(dst netip.Addr, names *DestNames) (matches []ioc.Match, checked int) {
+// against every matcher, with indicators judged valid or expired at t, the
+// aggregate's last record (so a replay gives the same answer on any day).
+func (d *Detector) iocMatches(dst netip.Addr, names *DestNames, t time.Time) (matches []ioc.Match, checked int) {
 	if len(d.cfg.iocs) == 0 {
 		return nil, 0
 	}
-	matches = d.cfg.iocs.AppendAddrMatches(nil, dst)
+	matches = d.cfg.iocs.AppendAddrMatchesAt(nil, dst, t)
 	for i := range matches {
 		matches[i].MatchedOn = "dest_ip"
 	}
-	matches, n := appendNameMatches(matches, d.cfg.iocs, names)
+	matches, n := appendNameMatches(matches, d.cfg.iocs, names, t)
 	return matches, 1 + n
 }
 
@@ -458,7 +459,7 @@ func (d *Detector) onClose(c *window.Closed) {
 		d.scored.Add(1)
 		level, _ := severity.Evaluate(&d.cfg.policy, a.Upload, a.Download)
 		names := d.names.lookup(a.Key.Dst)
-		matches, checked := d.iocMatches(a.Key.Dst, names)
+		matches, checked := d.iocMatches(a.Key.Dst, names, a.LastSeen)
 		// An aggregate reported early always gets its final alert, so that
 		// a consumer upserting by alert_id sees how it ended.
 		reported := a.Mark&markLevel != 0

@@ -2,6 +2,7 @@ package exfil
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/exfilscore/exfilscore/flowsrc"
 	"github.com/exfilscore/exfilscore/flowsrc/pdns"
@@ -85,7 +86,7 @@ func lastColon(s string) int {
 func recordDomainHit(m ioc.Multi, r *flowsrc.Record) bool {
 	for _, n := range [...]string{r.SNI, hostOnly(r.HTTPHost), r.DNSName} {
 		if n != "" {
-			if _, hit := m.LookupDomain(n); hit {
+			if _, hit := m.LookupDomainAt(n, r.End); hit {
 				return true
 			}
 		}
@@ -95,7 +96,7 @@ func recordDomainHit(m ioc.Multi, r *flowsrc.Record) bool {
 
 // appendNameMatches appends the domain IOC matches of names, each marked
 // with what it matched on, and returns the number of names checked.
-func appendNameMatches(dst []ioc.Match, m ioc.Multi, names *DestNames) ([]ioc.Match, int) {
+func appendNameMatches(dst []ioc.Match, m ioc.Multi, names *DestNames, t time.Time) ([]ioc.Match, int) {
 	if names == nil {
 		return dst, 0
 	}
@@ -107,7 +108,7 @@ func appendNameMatches(dst []ioc.Match, m ioc.Multi, names *DestNames) ([]ioc.Ma
 		for _, n := range kind.names {
 			checked++
 			at := len(dst)
-			dst = m.AppendDomainMatches(dst, n)
+			dst = m.AppendDomainMatchesAt(dst, n, t)
 			for i := at; i < len(dst); i++ {
 				dst[i].MatchedOn = kind.on
 			}

@@ -38,6 +38,7 @@ type app struct {
 	lanes int
 	names *pdns.Map // passive DNS shared by the sensor sources
 	geo   *geo.MMDB // nil without -geoip
+	feeds []*ioc.Watcher
 }
 
 // source is how one reading goroutine passes records on: emit per record,
@@ -81,13 +82,13 @@ func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option
 		}
 		opts = append(opts, exfil.WithPolicy(p))
 	}
-	for _, path := range o.iocs {
-		set, err := ioc.LoadListFile(path)
+	for _, spec := range o.iocs {
+		w, err := loadFeed(spec, log)
 		if err != nil {
 			return nil, err
 		}
-		log.Info("IOC list loaded", "file", path, "indicators", set.Len())
-		opts = append(opts, exfil.WithIOC(set))
+		a.feeds = append(a.feeds, w)
+		opts = append(opts, exfil.WithIOC(w))
 	}
 	if len(o.geoip) > 0 {
 		a.geo, err = geo.OpenMMDB(o.geoip, geo.WithLogger(log))
@@ -106,14 +107,43 @@ func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option
 	return a, nil
 }
 
+// loadFeed loads an IOC feed given as FILE or FORMAT:FILE (list, csv,
+// stix, misp) into a Watcher that reloads it when it changes; every load
+// is logged with its indicator count and what was skipped.
+func loadFeed(spec string, log *slog.Logger) (*ioc.Watcher, error) {
+	format, path := ioc.SplitSpec(spec)
+	w, err := ioc.NewWatcher(path, ioc.WithFormat(format), ioc.WithOnReload(func(w *ioc.Watcher, s *ioc.Set, err error) {
+		if err != nil {
+			log.Error("IOC feed reload failed; the previous indicators stay in use", "file", w.Path(), "err", err)
+			return
+		}
+		logFeed(log, "IOC feed reloaded", w.Path(), s)
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("-ioc %s: %w", spec, err)
+	}
+	logFeed(log, "IOC feed loaded", path, w.Set())
+	return w, nil
+}
+
+func logFeed(log *slog.Logger, msg, path string, s *ioc.Set) {
+	log.Info(msg, "file", path, "format", s.Format().String(), "feed", s.Feed(), "indicators", s.Len())
+	for _, sk := range s.Skipped() {
+		log.Warn("IOC feed entries skipped", "file", path, "reason", sk.Reason, "count", sk.Count, "first", sk.First)
+	}
+}
+
 // background runs what follows the configuration files while the
-// collector runs: GeoIP files are polled for changes, and SIGHUP reloads
-// them at once. The returned function stops it.
+// collector runs: IOC feeds and GeoIP files are polled for changes, and
+// SIGHUP reloads them at once. The returned function stops it.
 func (a *app) background(ctx context.Context) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	if a.geo != nil {
 		wg.Go(func() { a.geo.Run(ctx) })
+	}
+	for _, w := range a.feeds {
+		wg.Go(func() { w.Run(ctx) })
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -136,6 +166,9 @@ func (a *app) background(ctx context.Context) func() {
 
 // reload re-reads the files that can change under a running collector.
 func (a *app) reload() {
+	for _, w := range a.feeds {
+		w.Reload() // logged by the watcher's reload hook
+	}
 	if a.geo != nil {
 		if err := a.geo.Reload(); err != nil {
 			a.log.Error("GeoIP reload failed; the previous databases stay in use", "err", err)

@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.homenet, "homenet", "", "internal `CIDRs`, comma-separated (replaces the RFC 1918 default)")
 	fs.DurationVar(&o.window, "window", 15*time.Minute, "window length")
 	fs.DurationVar(&o.lateness, "lateness", 2*time.Minute, "allowed lateness before a window closes")
-	fs.Var(&o.iocs, "ioc", "IOC list `file` (one IP, CIDR or domain per line); repeatable")
+	fs.Var(&o.iocs, "ioc", "IOC feed `file`: a plain list, CSV, STIX 2.1 bundle or MISP event, detected from content or forced as list:FILE, csv:FILE, stix:FILE, misp:FILE; repeatable, reloaded on change and SIGHUP")
 	fs.Var(&o.geoip, "geoip", "MaxMind-format `file` (.mmdb: GeoLite2/GeoIP2 Country or City and ASN, DB-IP, IPinfo) for dest_country, dest_asn, dest_org; repeatable, reloaded on change and SIGHUP")
 	fs.StringVar(&o.policy, "policy", "", "severity ladder JSON `file` (replaces the SPEC defaults; validated)")
 	fs.StringVar(&o.minSeverity, "min-severity", "low", "lowest severity to report: low, medium, high, critical")

@@ -258,3 +258,57 @@ func TestReplayGeoIP(t *testing.T) {
 		t.Errorf("broken database: exit %d", code)
 	}
 }
+
+// TestReplayIOCFeeds: a STIX 2.1 domain indicator matches the flow whose
+// SNI is a subdomain of it, with the malware named through a relationship;
+// a MISP ip-dst attribute matches the destination; an indicator that
+// expired before the flow never matches.
+func TestReplayIOCFeeds(t *testing.T) {
+	dir := t.TempDir()
+	eve := filepath.Join(dir, "eve.json")
+	os.WriteFile(eve, []byte(eveLines()), 0o644)
+	stix := filepath.Join(dir, "bundle.json")
+	os.WriteFile(stix, []byte(`{"type":"bundle","id":"bundle--1","objects":[
+ {"type":"indicator","spec_version":"2.1","id":"indicator--a","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z",
+  "pattern":"[domain-name:value = 'evil.example'] OR [ipv4-addr:value = '192.0.2.200']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","indicator_types":["malicious-activity"]},
+ {"type":"indicator","spec_version":"2.1","id":"indicator--b","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z",
+  "pattern":"[ipv4-addr:value = '198.51.100.9']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","valid_until":"2026-06-01T00:00:00Z"},
+ {"type":"malware","spec_version":"2.1","id":"malware--m","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z","name":"ExfilBot","is_family":true},
+ {"type":"relationship","spec_version":"2.1","id":"relationship--r","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z",
+  "relationship_type":"indicates","source_ref":"indicator--a","target_ref":"malware--m"}]}`), 0o644)
+	misp := filepath.Join(dir, "event.json")
+	os.WriteFile(misp, []byte(`{"Event":{"info":"exfil campaign","uuid":"5e1f0000-0000-4000-8000-000000000001","Tag":[{"name":"misp-galaxy:threat-actor=\"APT Test\""}],
+ "Attribute":[{"type":"ip-dst","category":"Network activity","to_ids":true,"value":"198.51.100.9","uuid":"5e1f0000-0000-4000-8000-000000000002"}]}}`), 0o644)
+	var out, errb syncBuffer
+	if code := run(context.Background(), []string{"-replay", eve, "-ioc", "stix:" + stix, "-ioc", misp}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errb.String())
+	}
+	as := parseLines[struct {
+		Severity string `json:"severity"`
+		C2       struct {
+			Matches []map[string]any `json:"matches"`
+		} `json:"c2"`
+	}](t, out.String())
+	if len(as) != 1 || as[0].Severity != "critical" {
+		t.Fatalf("alerts %+v\nstderr:\n%s", as, errb.String())
+	}
+	var sni, mispHit, expired bool
+	for _, m := range as[0].C2.Matches {
+		switch {
+		case m["matched_on"] == "sni" && m["indicator"] == "evil.example" && m["malware_family"] == "ExfilBot":
+			sni = true
+		case m["matched_on"] == "dest_ip" && m["threat_actor"] == "APT Test":
+			mispHit = true
+		case m["matched_on"] == "dest_ip" && m["valid_until"] != nil:
+			expired = true
+		}
+	}
+	if !sni || !mispHit || expired {
+		t.Errorf("matches %v: want the STIX domain on sni with its malware, the MISP address with its actor, not the expired STIX address", as[0].C2.Matches)
+	}
+	for _, want := range []string{`msg="IOC feed loaded"`, "format=stix", "format=misp"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+}
