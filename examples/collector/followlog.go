@@ -52,8 +52,12 @@ func (a *app) runFollow(ctx context.Context, path, statePath string) error {
 		b, _ := json.Marshal(pos)
 		mu.Unlock()
 		tmp := statePath + ".tmp"
-		if err := os.WriteFile(tmp, b, 0o644); err == nil {
+		err := os.WriteFile(tmp, b, 0o644)
+		if err == nil {
 			err = os.Rename(tmp, statePath)
+		}
+		if err != nil {
+			a.log.Warn("follow: cannot save the position", "file", statePath, "err", err)
 		}
 	}
 
