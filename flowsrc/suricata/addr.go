@@ -1,54 +1,20 @@
 package suricata
 
-import "net/netip"
+import (
+	"bytes"
+	"net/netip"
 
-// parseAddr parses an IPv4 or IPv6 address in the textual forms
-// netip.ParseAddr accepts, without zones and without allocating: dotted
-// decimal IPv4 (no leading zeros), and IPv6 with optional "::" and an
-// optional trailing dotted IPv4 part. Suricata writes IPv6 addresses in
-// full, uncompressed form ("2001:0db8:0000:...").
+	"github.com/exfilscore/exfilscore/internal/addrtext"
+)
+
+// parseAddr parses an address as Suricata writes it (IPv6 in full,
+// uncompressed form) without allocating. Suricata never writes a zone: an
+// address with one makes the line malformed.
 func parseAddr(b []byte) (netip.Addr, bool) {
-	for _, c := range b {
-		switch c {
-		case '.':
-			v4, ok := parseIPv4(b)
-			if !ok {
-				return netip.Addr{}, false
-			}
-			return netip.AddrFrom4(v4), true
-		case ':':
-			return parseIPv6(b)
-		}
+	if bytes.IndexByte(b, '%') >= 0 {
+		return netip.Addr{}, false
 	}
-	return netip.Addr{}, false
-}
-
-func parseIPv4(b []byte) (ip [4]byte, ok bool) {
-	n := 0 // octets done
-	for i := 0; ; {
-		if n == 4 {
-			return ip, false
-		}
-		j := i
-		v := 0
-		for j < len(b) && '0' <= b[j] && b[j] <= '9' && j-i < 3 {
-			v = v*10 + int(b[j]-'0')
-			j++
-		}
-		switch {
-		case j == i, v > 255, j-i > 1 && b[i] == '0':
-			return ip, false
-		}
-		ip[n] = byte(v)
-		n++
-		if j == len(b) {
-			return ip, n == 4
-		}
-		if b[j] != '.' {
-			return ip, false
-		}
-		i = j + 1
-	}
+	return addrtext.Parse(b)
 }
 
 func hexVal(c byte) (int, bool) {
@@ -61,83 +27,4 @@ func hexVal(c byte) (int, bool) {
 		return int(c-'A') + 10, true
 	}
 	return 0, false
-}
-
-func parseIPv6(b []byte) (netip.Addr, bool) {
-	var ip [16]byte
-	ell := -1 // byte index in ip where "::" stands
-	if len(b) >= 2 && b[0] == ':' && b[1] == ':' {
-		ell = 0
-		b = b[2:]
-		if len(b) == 0 {
-			return netip.AddrFrom16(ip), true
-		}
-	}
-	i := 0
-	for i < 16 {
-		// One group of 1-4 hex digits.
-		off, acc := 0, 0
-		for off < len(b) {
-			d, ok := hexVal(b[off])
-			if !ok {
-				break
-			}
-			if off == 4 {
-				return netip.Addr{}, false
-			}
-			acc = acc<<4 | d
-			off++
-		}
-		if off == 0 {
-			return netip.Addr{}, false
-		}
-		if off < len(b) && b[off] == '.' {
-			// A trailing IPv4 part fills the last 32 bits.
-			if ell < 0 && i != 12 || i > 12 {
-				return netip.Addr{}, false
-			}
-			v4, ok := parseIPv4(b)
-			if !ok {
-				return netip.Addr{}, false
-			}
-			copy(ip[i:], v4[:])
-			i += 4
-			b = nil
-			break
-		}
-		ip[i], ip[i+1] = byte(acc>>8), byte(acc)
-		i += 2
-		b = b[off:]
-		if len(b) == 0 {
-			break
-		}
-		if b[0] != ':' || len(b) == 1 {
-			return netip.Addr{}, false
-		}
-		b = b[1:]
-		if b[0] == ':' {
-			if ell >= 0 {
-				return netip.Addr{}, false
-			}
-			ell = i
-			b = b[1:]
-			if len(b) == 0 {
-				break
-			}
-		}
-	}
-	if len(b) != 0 {
-		return netip.Addr{}, false
-	}
-	if i < 16 {
-		if ell < 0 {
-			return netip.Addr{}, false
-		}
-		n := 16 - i
-		copy(ip[ell+n:], ip[ell:i])
-		clear(ip[ell : ell+n])
-	} else if ell >= 0 {
-		return netip.Addr{}, false
-	}
-	return netip.AddrFrom16(ip), true
 }

@@ -1,6 +1,7 @@
 package zeek
 
 import (
+	"github.com/exfilscore/exfilscore/internal/addrtext"
 	"math"
 	"net/netip"
 	"strconv"
@@ -193,60 +194,9 @@ func daysIn(m time.Month, year int) int {
 	return 31
 }
 
-// parseAddr parses an IPv4 or IPv6 address. The common forms are parsed
-// here without allocating; anything else (zones, embedded IPv4, invalid
-// text) is left to netip.ParseAddr, so the result is always netip's.
-func parseAddr(b []byte) (netip.Addr, bool) {
-	for _, c := range b {
-		if c == ':' {
-			if a, ok := parseIPv6(b); ok {
-				return a, true
-			}
-			return parseAddrSlow(b)
-		}
-	}
-	if a, ok := parseIPv4(b); ok {
-		return a, true
-	}
-	return parseAddrSlow(b)
-}
-
-func parseAddrSlow(b []byte) (netip.Addr, bool) {
-	a, err := netip.ParseAddr(string(b))
-	return a, err == nil
-}
-
-// parseIPv4 parses a dotted quad without leading zeros (netip's rule).
-func parseIPv4(b []byte) (netip.Addr, bool) {
-	var ip [4]byte
-	field, val, digits := 0, 0, 0
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && val == 0 {
-				return netip.Addr{}, false
-			}
-			val = val*10 + int(c-'0')
-			digits++
-			if val > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.':
-			if digits == 0 || field == 3 {
-				return netip.Addr{}, false
-			}
-			ip[field] = byte(val)
-			field, val, digits = field+1, 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if field != 3 || digits == 0 {
-		return netip.Addr{}, false
-	}
-	ip[3] = byte(val)
-	return netip.AddrFrom4(ip), true
-}
+// parseAddr parses an IPv4 or IPv6 address as netip.ParseAddr does,
+// without allocating for addresses without a zone (internal/addrtext).
+func parseAddr(b []byte) (netip.Addr, bool) { return addrtext.Parse(b) }
 
 func hexVal(c byte) int {
 	switch {
@@ -258,69 +208,6 @@ func hexVal(c byte) int {
 		return int(c-'A') + 10
 	}
 	return -1
-}
-
-// parseIPv6 parses hexadecimal groups with at most one "::". It rejects
-// (for netip.ParseAddr to decide) embedded IPv4 and zones.
-func parseIPv6(b []byte) (netip.Addr, bool) {
-	var ip [16]byte
-	ellipsis := -1
-	i := 0
-	if len(b) >= 2 && b[0] == ':' && b[1] == ':' {
-		ellipsis = 0
-		b = b[2:]
-		if len(b) == 0 {
-			return netip.IPv6Unspecified(), true
-		}
-	}
-	for i < 16 {
-		n, off := 0, 0
-		for off < len(b) && off < 4 {
-			h := hexVal(b[off])
-			if h < 0 {
-				break
-			}
-			n = n<<4 | h
-			off++
-		}
-		if off == 0 || off < len(b) && hexVal(b[off]) >= 0 {
-			return netip.Addr{}, false
-		}
-		ip[i], ip[i+1] = byte(n>>8), byte(n)
-		i += 2
-		b = b[off:]
-		if len(b) == 0 {
-			break
-		}
-		if b[0] != ':' || len(b) == 1 {
-			return netip.Addr{}, false
-		}
-		b = b[1:]
-		if b[0] == ':' {
-			if ellipsis >= 0 {
-				return netip.Addr{}, false
-			}
-			ellipsis = i
-			b = b[1:]
-			if len(b) == 0 {
-				break
-			}
-		}
-	}
-	if len(b) != 0 {
-		return netip.Addr{}, false
-	}
-	if i < 16 {
-		if ellipsis < 0 {
-			return netip.Addr{}, false
-		}
-		n := 16 - i
-		copy(ip[ellipsis+n:], ip[ellipsis:i])
-		clear(ip[ellipsis : ellipsis+n])
-	} else if ellipsis >= 0 {
-		return netip.Addr{}, false
-	}
-	return netip.AddrFrom16(ip), true
 }
 
 // appendUnescape appends src to dst with Zeek's ASCII writer escapes

@@ -16,19 +16,12 @@ var addrSeeds = []string{
 	"0:0:0:0:0:0:0:0", "0::0%" + strings.Repeat("0", 80), "", "-", "x", "1.2.3.4:80", "[::1]",
 }
 
-// checkAddr compares parseAddr, and its allocation-free fast paths, with
-// netip.ParseAddr.
+// checkAddr compares parseAddr with netip.ParseAddr.
 func checkAddr(t *testing.T, s string) {
 	want, err := netip.ParseAddr(s)
 	got, ok := parseAddr([]byte(s))
 	if ok != (err == nil) || ok && got != want {
 		t.Errorf("parseAddr(%q) = %v, %v; netip: %v, %v", s, got, ok, want, err)
-	}
-	if a, ok := parseIPv4([]byte(s)); ok && (err != nil || a != want) {
-		t.Errorf("parseIPv4(%q) = %v; netip: %v, %v", s, a, want, err)
-	}
-	if a, ok := parseIPv6([]byte(s)); ok && (err != nil || a != want) {
-		t.Errorf("parseIPv6(%q) = %v; netip: %v, %v", s, a, want, err)
 	}
 }
 
