@@ -1,8 +1,6 @@
 package exfil
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"sync"
 )
@@ -28,8 +26,7 @@ func ChanSink(ch chan<- *Alert) Sink { return SinkFunc(func(a *Alert) { ch <- a 
 type JSONLines struct {
 	mu  sync.Mutex
 	w   io.Writer
-	buf bytes.Buffer
-	enc *json.Encoder
+	buf []byte
 	n   uint64
 	err error
 }
@@ -37,11 +34,10 @@ type JSONLines struct {
 // NewJSONLines returns a sink writing to w.
 // Strings are written as they are (no HTML escaping of <, > and &, which
 // alert reasons use).
+// The encoding is Alert.AppendJSON's: encoding/json's bytes, without
+// reflection.
 func NewJSONLines(w io.Writer) *JSONLines {
-	s := &JSONLines{w: w}
-	s.enc = json.NewEncoder(&s.buf)
-	s.enc.SetEscapeHTML(false)
-	return s
+	return &JSONLines{w: w}
 }
 
 // Alert writes a as one line. After the first write error every later alert
@@ -52,12 +48,13 @@ func (s *JSONLines) Alert(a *Alert) {
 	if s.err != nil {
 		return
 	}
-	s.buf.Reset()
-	if err := s.enc.Encode(a); err != nil { // Encode ends the line
+	b, err := a.AppendJSON(s.buf[:0])
+	if err != nil {
 		s.err = err
 		return
 	}
-	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
+	s.buf = append(b, '\n')
+	if _, err := s.w.Write(s.buf); err != nil {
 		s.err = err
 		return
 	}
