@@ -19,6 +19,7 @@ type Closed struct {
 	start, size int64
 	parts       []*closedPart
 	agg         Aggregate
+	count       int // keys, once a walk has reached the end; -1 before
 }
 
 // closedPart is one partial with its entries sorted by key and its flow
@@ -65,16 +66,37 @@ func (c *Closed) Totals() iter.Seq[*Aggregate] {
 	return func(yield func(*Aggregate) bool) { c.walk(&c.agg, false, yield) }
 }
 
-// distinct counts the keys of the window (split keys once).
+// distinct counts the keys of the window (split keys once): known from
+// any complete walk, else counted by one.
 func (c *Closed) distinct() int {
-	n := 0
-	c.walk(nil, false, func(*Aggregate) bool { n++; return true })
-	return n
+	if c.count < 0 {
+		c.walk(nil, false, func(*Aggregate) bool { return true })
+	}
+	return c.count
+}
+
+// cmpEntries orders entry x of part p and entry y of part q as
+// CompareKeys orders their keys, on the interned records themselves.
+func cmpEntries(p *partial, x *entry, q *partial, y *entry) int {
+	for _, ab := range [2][2]*addrRec{{p.addrs.at(x.src), q.addrs.at(y.src)}, {p.addrs.at(x.dst), q.addrs.at(y.dst)}} {
+		if c := cmp.Compare(ab[0].kind, ab[1].kind); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(ab[0].a[:], ab[1].a[:]); c != 0 {
+			return c
+		}
+	}
+	if c := cmp.Compare(x.portProto(), y.portProto()); c != 0 {
+		return c
+	}
+	return cmp.Compare(p.apps[x.app()], q.apps[y.app()])
 }
 
 // walk yields the aggregates in key order into g, with their unique flows
-// when unique is set; with g nil it only walks the keys and yields nil.
+// when unique is set; with g nil it only walks the keys and yields nil. A
+// walk that reaches the end records the number of keys (c.count).
 func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
+	n := 0
 	if len(c.parts) == 1 {
 		cp := c.parts[0]
 		for _, id := range cp.order {
@@ -85,39 +107,41 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 				return
 			}
 		}
+		c.count = len(cp.order)
 		return
 	}
 	// k-way merge of the parts' sorted entries; equal keys merge.
 	heads := make([]int, len(c.parts))
-	keys := make([]Key, len(c.parts))
+	cur := make([]*entry, len(c.parts)) // the head entry of each part, nil when done
 	for i, cp := range c.parts {
 		if len(cp.order) > 0 {
-			keys[i] = cp.p.key(cp.p.ents.at(cp.order[0]))
+			cur[i] = cp.p.ents.at(cp.order[0])
 		}
 	}
 	for {
 		lo := -1
 		for i, cp := range c.parts {
-			if heads[i] < len(cp.order) && (lo < 0 || CompareKeys(&keys[i], &keys[lo]) < 0) {
+			if cur[i] != nil && (lo < 0 || cmpEntries(cp.p, cur[i], c.parts[lo].p, cur[lo]) < 0) {
 				lo = i
 			}
 		}
 		if lo < 0 {
+			c.count = n
 			return
 		}
-		k := keys[lo]
+		lp, le := c.parts[lo].p, cur[lo]
 		first := true
 		var a acc
 		for i, cp := range c.parts {
-			if heads[i] >= len(cp.order) || CompareKeys(&keys[i], &k) != 0 {
+			if cur[i] == nil || (i != lo && cmpEntries(cp.p, cur[i], lp, le) != 0) {
 				continue
 			}
 			if id := cp.order[heads[i]]; g != nil {
 				if first {
 					c.fill(g, cp, id, unique)
-					a = cp.p.toAcc(cp.p.ents.at(id))
+					a = cp.p.toAcc(cur[i])
 				} else {
-					b := cp.p.toAcc(cp.p.ents.at(id))
+					b := cp.p.toAcc(cur[i])
 					a.merge(&b)
 					if unique {
 						for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
@@ -128,12 +152,15 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 			}
 			first = false
 			if heads[i]++; heads[i] < len(cp.order) {
-				keys[i] = cp.p.key(cp.p.ents.at(cp.order[heads[i]]))
+				cur[i] = cp.p.ents.at(cp.order[heads[i]])
+			} else {
+				cur[i] = nil
 			}
 		}
 		if g != nil {
 			a.fill(g)
 		}
+		n++
 		if !yield(g) {
 			return
 		}
