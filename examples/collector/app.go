@@ -237,6 +237,10 @@ func (a *app) runReplay(path string) error {
 	}
 	defer closeFile()
 	a.log.Info("replay", "file", path, "format", format)
+	if format == formatEmpty {
+		a.log.Warn("replay: the file is empty", "file", path)
+		return a.finish("replay")
+	}
 	start := time.Now()
 	srcs, stop := a.start(1, false)
 	if format == formatPcap {

@@ -21,6 +21,7 @@ const (
 	formatEVE      = "suricata-eve"
 	formatZeek     = "zeek-conn"
 	formatGoflowPB = "goflow2-protobuf"
+	formatEmpty    = "empty"
 )
 
 // sniffLen is how much of a file detection looks at.
@@ -50,6 +51,9 @@ func openInput(path string) (io.Reader, string, func() error, error) {
 		return nil, "", nil, fmt.Errorf("%s: %w", path, err)
 	}
 	format := sniffFormat(head)
+	if len(head) == 0 {
+		format = formatEmpty // nothing to replay (a sensor that saw no traffic)
+	}
 	if format == "" {
 		f.Close()
 		return nil, "", nil, fmt.Errorf("%s: not a pcap/pcapng capture, Suricata EVE JSON, Zeek conn.log or goflow2 protobuf file", path)

@@ -154,6 +154,16 @@ func TestReplayGoflow2Protobuf(t *testing.T) {
 	}
 }
 
+func TestReplayEmptyFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "eve.json")
+	os.WriteFile(file, nil, 0o644)
+	var out, errb syncBuffer
+	if code := run(context.Background(), []string{"-replay", file}, &out, &errb); code != 0 || out.String() != "" ||
+		!strings.Contains(errb.String(), "the file is empty") || !strings.Contains(errb.String(), "records=0") {
+		t.Errorf("exit %d; stdout %q; stderr:\n%s", code, out.String(), errb.String())
+	}
+}
+
 func TestReplayUnknownFormat(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "x.txt")
 	os.WriteFile(file, []byte("hello\nworld\n"), 0o644)
