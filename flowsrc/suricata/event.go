@@ -237,6 +237,26 @@ func (p *Parser) enter(f field, mask uint64) (isObj, ok bool) {
 	return false, sc.skip()
 }
 
+// object reads the nested object of group f (its fields in mask; see
+// enter), handing each member's key to member, which reads or skips the
+// value and reports false on a malformed one.
+func (p *Parser) object(f field, mask uint64, member func(key []byte) bool) bool {
+	isObj, ok := p.enter(f, mask)
+	if !isObj || !ok {
+		return ok
+	}
+	sc := &p.sc
+	for first := true; ; first = false {
+		key, end, ok := sc.member(first)
+		if !ok || end {
+			return ok
+		}
+		if !member(sc.bytes(key)) {
+			return false
+		}
+	}
+}
+
 // top reads the line's top-level object.
 func (p *Parser) top() bool {
 	sc := &p.sc
@@ -306,137 +326,72 @@ func (p *Parser) top() bool {
 }
 
 func (p *Parser) flowObj() bool {
-	isObj, ok := p.enter(fFlow, flowObjMask)
-	if !isObj || !ok {
-		return ok
-	}
-	sc := &p.sc
 	const maxU64 = 1<<64 - 1
-	for first := true; ; first = false {
-		key, end, ok := sc.member(first)
-		if !ok || end {
-			return ok
-		}
-		switch string(sc.bytes(key)) {
+	return p.object(fFlow, flowObjMask, func(k []byte) bool {
+		switch string(k) {
 		case "start":
-			ok = p.readStr(fFlowStart)
+			return p.readStr(fFlowStart)
 		case "end":
-			ok = p.readStr(fFlowEnd)
+			return p.readStr(fFlowEnd)
 		case "bytes_toserver":
-			ok = p.readUint(fBytesToServer, maxU64)
+			return p.readUint(fBytesToServer, maxU64)
 		case "bytes_toclient":
-			ok = p.readUint(fBytesToClient, maxU64)
+			return p.readUint(fBytesToClient, maxU64)
 		case "pkts_toserver":
-			ok = p.readUint(fPktsToServer, maxU64)
+			return p.readUint(fPktsToServer, maxU64)
 		case "pkts_toclient":
-			ok = p.readUint(fPktsToClient, maxU64)
-		default:
-			ok = sc.skip()
+			return p.readUint(fPktsToClient, maxU64)
 		}
-		if !ok {
-			return false
-		}
-	}
+		return p.sc.skip()
+	})
 }
 
 func (p *Parser) tcpObj() bool {
-	isObj, ok := p.enter(fTCP, tcpObjMask)
-	if !isObj || !ok {
-		return ok
-	}
-	sc := &p.sc
-	for first := true; ; first = false {
-		key, end, ok := sc.member(first)
-		if !ok || end {
-			return ok
+	return p.object(fTCP, tcpObjMask, func(k []byte) bool {
+		if string(k) == "tcp_flags" {
+			return p.readStr(fTCPFlags)
 		}
-		if sc.is(key, "tcp_flags") {
-			ok = p.readStr(fTCPFlags)
-		} else {
-			ok = sc.skip()
-		}
-		if !ok {
-			return false
-		}
-	}
+		return p.sc.skip()
+	})
 }
 
 func (p *Parser) tlsObj() bool {
-	isObj, ok := p.enter(fTLS, tlsObjMask)
-	if !isObj || !ok {
-		return ok
-	}
-	sc := &p.sc
-	for first := true; ; first = false {
-		key, end, ok := sc.member(first)
-		if !ok || end {
-			return ok
-		}
-		switch string(sc.bytes(key)) {
+	return p.object(fTLS, tlsObjMask, func(k []byte) bool {
+		switch string(k) {
 		case "sni":
-			ok = p.readStr(fTLSSNI)
+			return p.readStr(fTLSSNI)
 		case "ja4":
-			ok = p.readStr(fTLSJA4)
+			return p.readStr(fTLSJA4)
 		case "ja3":
-			ok = p.ja3Obj()
-		default:
-			ok = sc.skip()
+			return p.ja3Obj()
 		}
-		if !ok {
-			return false
-		}
-	}
+		return p.sc.skip()
+	})
 }
 
 func (p *Parser) ja3Obj() bool {
-	isObj, ok := p.enter(fTLSJA3, ja3ObjMask)
-	if !isObj || !ok {
-		return ok
-	}
-	sc := &p.sc
-	for first := true; ; first = false {
-		key, end, ok := sc.member(first)
-		if !ok || end {
-			return ok
+	return p.object(fTLSJA3, ja3ObjMask, func(k []byte) bool {
+		if string(k) == "hash" {
+			return p.readStr(fTLSJA3Hash)
 		}
-		if sc.is(key, "hash") {
-			ok = p.readStr(fTLSJA3Hash)
-		} else {
-			ok = sc.skip()
-		}
-		if !ok {
-			return false
-		}
-	}
+		return p.sc.skip()
+	})
 }
 
 func (p *Parser) httpObj() bool {
-	isObj, ok := p.enter(fHTTP, httpObjMask)
-	if !isObj || !ok {
-		return ok
-	}
-	sc := &p.sc
-	for first := true; ; first = false {
-		key, end, ok := sc.member(first)
-		if !ok || end {
-			return ok
-		}
-		switch string(sc.bytes(key)) {
+	return p.object(fHTTP, httpObjMask, func(k []byte) bool {
+		switch string(k) {
 		case "hostname":
-			ok = p.readStr(fHTTPHost)
+			return p.readStr(fHTTPHost)
 		case "http_user_agent":
-			ok = p.readStr(fHTTPUserAgent)
+			return p.readStr(fHTTPUserAgent)
 		case "http_method":
-			ok = p.readStr(fHTTPMethod)
+			return p.readStr(fHTTPMethod)
 		case "http_content_type":
-			ok = p.readStr(fHTTPContentType)
-		default:
-			ok = sc.skip()
+			return p.readStr(fHTTPContentType)
 		}
-		if !ok {
-			return false
-		}
-	}
+		return p.sc.skip()
+	})
 }
 
 func (p *Parser) dnsObj() bool {
@@ -445,38 +400,25 @@ func (p *Parser) dnsObj() bool {
 	e.groupedA = e.groupedA[:0]
 	e.groupedAAAA = e.groupedAAAA[:0]
 	e.hasQuery = false
-	isObj, ok := p.enter(fDNS, dnsObjMask)
-	if !isObj || !ok {
-		return ok
-	}
-	sc := &p.sc
-	for first := true; ; first = false {
-		key, end, ok := sc.member(first)
-		if !ok || end {
-			return ok
-		}
-		switch string(sc.bytes(key)) {
+	return p.object(fDNS, dnsObjMask, func(k []byte) bool {
+		switch string(k) {
 		case "type":
-			ok = p.readStr(fDNSType)
+			return p.readStr(fDNSType)
 		case "rrname":
-			ok = p.readStr(fDNSRRName)
+			return p.readStr(fDNSRRName)
 		case "rrtype":
-			ok = p.readStr(fDNSRRType)
+			return p.readStr(fDNSRRType)
 		case "rdata":
-			ok = p.readStr(fDNSRData)
+			return p.readStr(fDNSRData)
 		case "answers":
-			ok = p.answersArr()
+			return p.answersArr()
 		case "grouped":
-			ok = p.groupedObj()
+			return p.groupedObj()
 		case "queries":
-			ok = p.queriesArr()
-		default:
-			ok = sc.skip()
+			return p.queriesArr()
 		}
-		if !ok {
-			return false
-		}
-	}
+		return p.sc.skip()
+	})
 }
 
 // array starts reading an array value into f, like enter.
