@@ -331,7 +331,8 @@ func (d *Detector) Advance(now time.Time) {
 
 // Flush closes and scores every open window (end of a replay, shutdown).
 // Close the caller's Writers first: a window a live Writer still holds is
-// scored at its next Sync or Close.
+// scored at its next Sync or Close. Flush, Advance and Observe must not be
+// called from a Sink (Stats may).
 func (d *Detector) Flush() {
 	d.eng.Flush()
 	d.syncPool()
@@ -377,11 +378,19 @@ type Stats struct {
 	BySeverity map[string]uint64 `json:"by_severity"`
 }
 
-// Stats returns a snapshot of the counters. Observe's writers are synced
-// first (which may score windows that closed meanwhile); a Writer of the
-// caller's adds its counters every 1024 records and at Sync and Close.
+// Stats returns a snapshot of the counters. The counters of Observe's
+// writers are published first (those busy at that instant, and the
+// caller's own Writers, add theirs every 1024 records and at Sync and
+// Close). Stats never scores a window and may be called from a Sink.
 func (d *Detector) Stats() Stats {
-	d.syncPool()
+	for i := range d.pool {
+		lw := &d.pool[i]
+		if lw.mu.TryLock() {
+			lw.w.publish()
+			lw.w.w.Publish()
+			lw.mu.Unlock()
+		}
+	}
 	ws := d.eng.Stats()
 	st := Stats{
 		Records:      d.records.Load(),

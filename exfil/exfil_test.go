@@ -552,3 +552,33 @@ func TestDomainIOCOnSensorNames(t *testing.T) {
 		t.Errorf("stages %s/%s ids %s/%s", s.a[0].Stage, s.a[1].Stage, s.a[0].AlertID, s.a[1].AlertID)
 	}
 }
+
+// TestStatsFromSink: a sink may read the detector's counters while it is
+// being handed alerts (the window is being scored under the writers'
+// locks): no deadlock.
+func TestStatsFromSink(t *testing.T) {
+	var d *exfil.Detector
+	var got []exfil.Stats
+	d, err := exfil.New(exfil.WithSink(exfil.SinkFunc(func(*exfil.Alert) { got = append(got, d.Stats()) })), exfil.WithEarlyAlerts(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conv(d, "10.0.0.5", 50000, "198.51.100.7", 443, 20*mb, 1000, t0)
+		conv(d, "10.0.0.6", 50001, "198.51.100.8", 443, 20*mb, 1000, t0.Add(20*time.Minute)) // closes the first window
+		d.Flush()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("deadlock: Stats called from the sink never returned")
+	}
+	if len(got) < 3 {
+		t.Fatalf("%d alerts", len(got))
+	}
+	if last := got[len(got)-1]; last.Records != 4 {
+		t.Errorf("last Stats from the sink: %+v", last)
+	}
+}

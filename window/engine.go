@@ -431,6 +431,15 @@ func (w *Writer) publish() {
 
 func (w *Writer) publishLocked() { w.publish() }
 
+// Publish makes the Writer's counters and watermark visible to Stats and
+// Watermark now, without handing anything over (Sync does both). Like
+// every Writer method it must be called by the Writer's owner.
+func (w *Writer) Publish() {
+	if !w.done {
+		w.publish()
+	}
+}
+
 // Sync hands over the partials of closed windows and publishes the
 // Writer's counters and watermark. Call it when the Writer is idle.
 func (w *Writer) Sync() {
