@@ -582,3 +582,62 @@ func TestStatsFromSink(t *testing.T) {
 		t.Errorf("last Stats from the sink: %+v", last)
 	}
 }
+
+// TestLanesMatchObserve: the records of two producing goroutines spread
+// over three lanes give the alerts Observe gives, early ones included.
+func TestLanesMatchObserve(t *testing.T) {
+	var recs []flowsrc.Record
+	for i := range 4000 {
+		src := netip.AddrFrom4([4]byte{10, 1, byte(i % 7), byte(i % 5)}).String()
+		dst := "198.51.100." + strconv.Itoa(i%3)
+		end := t0.Add(time.Duration(i) * 700 * time.Millisecond)
+		recs = append(recs, rec(src, uint16(20000+i%900), dst, 443, uint64(i%97)*40*1024, end),
+			rec(dst, 443, src, uint16(20000+i%900), uint64(i%13)*1024, end))
+	}
+	opts := []exfil.Option{exfil.WithLateness(time.Hour), exfil.WithEarlyAlerts(true)}
+	ref, want := newDetector(t, opts...)
+	for i := range recs {
+		ref.Observe(&recs[i])
+	}
+	ref.Flush()
+
+	d, got := newDetector(t, opts...)
+	lanes := d.NewLanes(3)
+	var wg sync.WaitGroup
+	for g := range 2 {
+		p := lanes.Producer()
+		wg.Go(func() {
+			for i := g * len(recs) / 2; i < (g+1)*len(recs)/2; i++ {
+				p.Observe(&recs[i])
+			}
+			p.Flush()
+		})
+	}
+	wg.Wait()
+	lanes.Close()
+	lanes.Close() // idempotent
+	d.Flush()
+
+	index := func(as []*exfil.Alert) map[string]string {
+		m := map[string]string{}
+		for _, a := range as {
+			if a.Stage == exfil.StageFinal {
+				b, _ := json.Marshal(a)
+				m[a.AlertID] = string(b)
+			}
+		}
+		return m
+	}
+	w, g := index(want.a), index(got.a)
+	if len(w) == 0 || len(w) != len(g) {
+		t.Fatalf("%d final alerts through lanes, %d through Observe", len(g), len(w))
+	}
+	for id, a := range w {
+		if g[id] != a {
+			t.Fatalf("alert %s:\n got %s\nwant %s", id, g[id], a)
+		}
+	}
+	if st := d.Stats(); st.Records != uint64(len(recs)) || st.Late != 0 || st.Early == 0 {
+		t.Errorf("stats %+v", st)
+	}
+}

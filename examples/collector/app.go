@@ -25,7 +25,7 @@ import (
 // app wires one decoder to either a Detector (alerts) or a record dump.
 //
 // With a Detector, the goroutines that read and decode (one per socket, or
-// the replay) hand their records to a fanout of lanes, one per CPU, each
+// the replay) hand their records to exfil.Lanes, one lane per CPU, each
 // owning an exfil.Writer: decoding stays in order per exporter, and
 // aggregation uses every core without a lock per record.
 type app struct {
@@ -189,15 +189,15 @@ func (a *app) start(n int, live bool) ([]source, func()) {
 		}
 		return srcs, func() {}
 	}
-	f := newFanout(a.det, a.lanes)
+	f := a.det.NewLanes(a.lanes)
 	for i := range srcs {
-		p := f.producer()
-		srcs[i] = source{emit: p.emit, flush: p.flush}
+		p := f.Producer()
+		srcs[i] = source{emit: p.Observe, flush: p.Flush}
 	}
 	if !live {
 		// A replay waits while a closed window is scored: nothing is lost
 		// by waiting, and the next window does not grow meanwhile.
-		return srcs, f.close
+		return srcs, f.Close
 	}
 	// Live, closed windows are scored on a goroutine of their own while
 	// the lanes go on aggregating, so that the sockets are read on time.
@@ -205,7 +205,7 @@ func (a *app) start(n int, live bool) ([]source, func()) {
 	done := make(chan struct{})
 	go func() { a.det.Run(ctx); close(done) }()
 	return srcs, func() {
-		f.close()
+		f.Close()
 		cancel()
 		<-done
 	}
