@@ -76,20 +76,31 @@ func (c *Closed) distinct() int {
 }
 
 // cmpEntries orders entry x of part p and entry y of part q as
-// CompareKeys orders their keys, on the interned records themselves.
+// CompareKeys orders their keys, on the packed keys themselves.
 func cmpEntries(p *partial, x *entry, q *partial, y *entry) int {
-	for _, ab := range [2][2]*addrRec{{p.addrs.at(x.src), q.addrs.at(y.src)}, {p.addrs.at(x.dst), q.addrs.at(y.dst)}} {
-		if c := cmp.Compare(ab[0].kind, ab[1].kind); c != 0 {
-			return c
-		}
-		if c := bytes.Compare(ab[0].a[:], ab[1].a[:]); c != 0 {
-			return c
-		}
+	if c := cmpRefs(p, x.src, x.flags()&flagSrcID != 0, q, y.src, y.flags()&flagSrcID != 0); c != 0 {
+		return c
+	}
+	if c := cmpRefs(p, x.dst, x.flags()&flagDstID != 0, q, y.dst, y.flags()&flagDstID != 0); c != 0 {
+		return c
 	}
 	if c := cmp.Compare(x.portProto(), y.portProto()); c != 0 {
 		return c
 	}
 	return cmp.Compare(p.apps[x.app()], q.apps[y.app()])
+}
+
+// cmpRefs orders address reference r of p and s of q as netip.Addr.Compare
+// orders their addresses.
+func cmpRefs(p *partial, r uint32, rid bool, q *partial, s uint32, sid bool) int {
+	if !rid && !sid {
+		return cmp.Compare(r, s)
+	}
+	a, b := p.rec(r, rid), q.rec(s, sid)
+	if c := cmp.Compare(a.kind, b.kind); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.a[:], b.a[:])
 }
 
 // walk yields the aggregates in key order into g, with their unique flows
@@ -187,7 +198,7 @@ func (c *Closed) fill(g *Aggregate, cp *closedPart, id uint32, unique bool) {
 func prepare(p *partial) *closedPart {
 	cp := &closedPart{p: p}
 	n := p.ents.n
-	// Address ranks in netip.Addr order (zero, IPv4, IPv6; then bytes).
+	// Interned addresses (IPv6, the zero Addr) ranked in netip.Addr order.
 	ids := make([]uint32, p.addrs.n)
 	for i := range ids {
 		ids[i] = uint32(i)
@@ -203,6 +214,17 @@ func prepare(p *partial) *closedPart {
 	for r, id := range ids {
 		rank[id] = uint32(r)
 	}
+	// sortable maps a reference to a number in netip.Addr order: the zero
+	// Addr, then IPv4 by value, then IPv6 by rank.
+	sortable := func(r uint32, id bool) uint64 {
+		switch {
+		case !id:
+			return 1<<32 | uint64(r)
+		case p.addrs.at(r).kind == 0:
+			return 0
+		}
+		return 2<<32 | uint64(rank[r])
+	}
 	appIDs := make([]uint8, len(p.apps))
 	for i := range appIDs {
 		appIDs[i] = uint8(i)
@@ -213,17 +235,20 @@ func prepare(p *partial) *closedPart {
 		appRank[id] = uint8(r)
 	}
 	type sortKey struct {
-		hi     uint64 // src rank << 32 | dst rank
-		lo, id uint32 // dst port << 16 | proto << 8 | app rank
+		src, dst uint64 // sortable addresses
+		lo, id   uint32 // dst port << 16 | proto << 8 | app rank
 	}
 	sk := make([]sortKey, n)
 	for i := range n {
 		e := p.ents.at(i)
-		sk[i] = sortKey{hi: uint64(rank[e.src])<<32 | uint64(rank[e.dst]),
+		sk[i] = sortKey{src: sortable(e.src, e.flags()&flagSrcID != 0), dst: sortable(e.dst, e.flags()&flagDstID != 0),
 			lo: e.k2&^0xff | uint32(appRank[e.app()]), id: i}
 	}
 	slices.SortFunc(sk, func(x, y sortKey) int {
-		if c := cmp.Compare(x.hi, y.hi); c != 0 {
+		if c := cmp.Compare(x.src, y.src); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.dst, y.dst); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.lo, y.lo)

@@ -50,8 +50,9 @@ import (
 //
 // # Memory and unique flows
 //
-// A partial interns addresses (v4 and v6) into 32-bit ids and application
-// protocols into 8-bit ids, so a key is 12 bytes; a key's totals are one
+// A partial keeps an IPv4 address as its own 32-bit value, interns other
+// addresses (IPv6) into 32-bit ids and application protocols into 8-bit
+// ids, so a key is 12 bytes; a key's totals are one
 // 64-byte entry (values that do not fit its packed fields, such as more
 // than 2^32 packets or a first-seen time over 39 hours before the window,
 // move that entry to a full-precision side slice) plus a 4-byte local
@@ -64,9 +65,9 @@ import (
 // uniq.Counter: the same count as the reference Aggregator's in its exact
 // range (up to 64 flows), an estimate of the same set beyond it.
 //
-// Keys that cannot be interned (an address with a zone, or a 256th
-// distinct application protocol in one Writer's window) are rejected and
-// counted in EngineStats.Rejected.
+// Keys that cannot be interned (an address with a zone, a 256th distinct
+// application protocol or a 67,108,863rd key in one Writer's window) are
+// rejected and counted in EngineStats.Rejected.
 //
 // Engine's methods are safe for concurrent use; a Writer is not (one
 // goroutine owns it).
@@ -281,14 +282,17 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 		id = cs.id
 		e = p.ents.at(id)
 	} else {
-		src, hs, ok1 := p.addrID(o.Key.Src)
-		dst, hd, ok2 := p.addrID(o.Key.Dst)
+		src, sid, hs, ok1 := p.ref(o.Key.Src)
+		dst, did, hd, ok2 := p.ref(o.Key.Dst)
 		app, ah, ok3 := p.appID(o.Key.AppProto)
-		if !ok1 || !ok2 || !ok3 {
+		var ok4 bool
+		if ok1 && ok2 && ok3 {
+			id, e, ok4 = p.lookup(keyHash(hs, hd, pp, ah), src, dst, pp<<8|uint32(app), addrFlags(sid, did))
+		}
+		if !ok4 {
 			w.reject++
 			return false, false
 		}
-		id, e = p.lookup(keyHash(hs, hd, pp, ah), src, dst, pp<<8|uint32(app))
 		*cs = cacheSlot{src: o.Key.Src, dst: o.Key.Dst, app: o.Key.AppProto, start: p.start, gen: p.gen, pp: pp, id: id}
 	}
 	first := startOf(o, end)

@@ -24,10 +24,23 @@ func stream(seed uint64, n, nkeys int, size, lateness time.Duration) []*Obs {
 	keys := make([]Key, nkeys)
 	for i := range keys {
 		var src, dst netip.Addr
-		if r.IntN(4) == 0 {
-			src = netip.AddrFrom16([16]byte{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, byte(r.IntN(8)), byte(i)})
+		v6 := func() netip.Addr {
+			return netip.AddrFrom16([16]byte{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, byte(r.IntN(8)), byte(r.IntN(4))})
+		}
+		// IPv4 addresses whose values equal small IPv6 ids, to check that
+		// an inline IPv4 reference never matches an interned one.
+		tiny4 := func() netip.Addr { return netip.AddrFrom4([4]byte{0, 0, 0, byte(r.IntN(4))}) }
+		switch r.IntN(10) {
+		case 0, 1:
+			src = v6()
 			dst = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)})
-		} else {
+		case 2:
+			src, dst = tiny4(), v6()
+		case 3:
+			src, dst = v6(), tiny4()
+		case 4:
+			src, dst = netip.Addr{}, tiny4() // the zero Addr is a key like any other
+		default:
 			src = netip.AddrFrom4([4]byte{10, 0, byte(r.IntN(4)), byte(r.IntN(16))})
 			dst = netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})
 		}
@@ -551,4 +564,26 @@ func TestEngineDeliver(t *testing.T) {
 	ref.Flush()
 	eng.Flush()
 	diffAggs(t, es.aggs, rs.aggs, false)
+}
+
+// TestLookupAddrFlags pins that an inline IPv4 reference and an interned
+// one with the same value are different keys even when their hashes meet.
+func TestLookupAddrFlags(t *testing.T) {
+	p := newPartial()
+	p.reset(0)
+	const kh, k2 = 0x1234_5678_9abc_def0, 443<<16 | 6<<8
+	var ids []uint32
+	for _, af := range []uint8{0, flagSrcID, flagDstID, flagsAddr} {
+		id, _, ok := p.lookup(kh, 1, 1, k2, af)
+		if !ok {
+			t.Fatal("lookup failed")
+		}
+		if again, _, _ := p.lookup(kh, 1, 1, k2, af); again != id {
+			t.Fatalf("flags %d: second lookup gave entry %d, first %d", af, again, id)
+		}
+		ids = append(ids, id)
+	}
+	if !slices.Equal(ids, []uint32{0, 1, 2, 3}) {
+		t.Fatalf("entries %v, want four distinct", ids)
+	}
 }

@@ -7,18 +7,20 @@ import (
 	"time"
 )
 
-// A partial is one Writer's private totals for one window: an append-only
-// address table and application-protocol table that intern a Key into 12
-// bytes, an open-addressing index over 64-byte entries stored in chunks, and
-// an open-addressing set of (entry, flow hash) pairs for unique_flows.
+// A partial is one Writer's private totals for one window: a Key packed
+// into 12 bytes of its entry (an IPv4 address is its own 32-bit value; an
+// IPv6 address, rare in practice, is an id in an append-only address
+// table; application protocols are 8-bit ids), an open-addressing index
+// over 64-byte entries stored in chunks, and an open-addressing set of
+// (entry, flow hash) pairs for unique_flows.
 // Nothing in it is shared while its Writer owns it; once handed over it is
 // read and merged by the engine only.
 type partial struct {
 	start int64  // window start, ns since the epoch
 	gen   uint32 // bumped at every reset: invalidates Writers' key caches
 
-	addrs   chunked[addrRec]
-	addrIdx table // slot → address id+1
+	addrs   chunked[addrRec] // interned addresses: IPv6 and the zero Addr
+	addrIdx table            // slot → address id+1
 
 	apps    []string // id → application protocol; apps[0] == ""
 	appHash []uint64
@@ -27,7 +29,7 @@ type partial struct {
 
 	ents   chunked[entry]
 	uniq   chunked[uint32] // local distinct flows per entry
-	keyIdx table           // slot → entry id+1
+	keyIdx table           // slot → tag << slotIDBits | entry id+1
 	wides  []acc           // full-precision totals of entries flagged wide
 
 	// Flow set: one word per (entry, flow) pair, (entry id+1) << 32 | the
@@ -43,7 +45,7 @@ type entry struct {
 	lg       uint64 // largest flow bytes (48 bits) | largest src port << 48
 	fst      uint64 // first seen − window start, signed 48 bits | largest dst port << 48
 	lst      uint64 // last seen − window start (48 bits) | mark << 48 | flags << 56
-	src, dst uint32 // address ids
+	src, dst uint32 // addresses: an IPv4 value, or an id in addrs (flagSrcID, flagDstID)
 	k2       uint32 // dst port << 16 | proto << 8 | app id
 	flows    uint32 // flow records, or the index in wides when flagWide
 	pktsUp   uint32
@@ -51,10 +53,13 @@ type entry struct {
 }
 
 const (
-	mask48   = 1<<48 - 1
-	maxOff   = 1<<47 - 1
-	minOff   = -1 << 47
-	flagWide = 1
+	mask48    = 1<<48 - 1
+	maxOff    = 1<<47 - 1
+	minOff    = -1 << 47
+	flagWide  = 1
+	flagSrcID = 2 // src is an id in addrs, not an IPv4 address
+	flagDstID = 4 // dst is an id in addrs
+	flagsAddr = flagSrcID | flagDstID
 )
 
 func (e *entry) lgBytes() uint64   { return e.lg & mask48 }
@@ -70,6 +75,7 @@ func (e *entry) dstPort() uint16   { return uint16(e.k2 >> 16) }
 func (e *entry) proto() uint8      { return uint8(e.k2 >> 8) }
 func (e *entry) app() uint8        { return uint8(e.k2) }
 func (e *entry) portProto() uint32 { return e.k2 >> 8 }
+func (e *entry) addrFlags() uint8  { return e.flags() & flagsAddr }
 
 // acc is an entry's totals at full precision.
 type acc struct {
@@ -130,8 +136,9 @@ func (a *acc) merge(b *acc) {
 	a.pktsDown += b.pktsDown
 }
 
-// addrRec is an interned address: its 16 bytes and its kind (0 for the
-// zero Addr, 4 or 6).
+// addrRec is an address: its 16 bytes and its kind (0 for the zero Addr,
+// 4 or 6). Only kinds 0 and 6 are interned; IPv4 records are built from
+// their reference when needed (rec).
 type addrRec struct {
 	a    [16]byte
 	kind uint8
@@ -148,7 +155,35 @@ func (r *addrRec) addr() netip.Addr {
 }
 
 func (r *addrRec) hash() uint64 {
+	if r.kind == 4 {
+		return hash4(be32(r.a[12:16]))
+	}
 	return mix(mix2(le64(r.a[0:8])^uint64(r.kind), le64(r.a[8:16])))
+}
+
+// hash4 is the hash of the IPv4 address whose value is v.
+func hash4(v uint32) uint64 { return mix(uint64(v) | 4<<32) }
+
+func be32(b []byte) uint32 {
+	_ = b[3]
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// rec returns the address record of reference r (an id in addrs when id is
+// set, else an IPv4 value).
+func (p *partial) rec(r uint32, id bool) addrRec {
+	if id {
+		return *p.addrs.at(r)
+	}
+	return addrRec{a: [16]byte{10: 0xff, 11: 0xff, 12: byte(r >> 24), 13: byte(r >> 16), 14: byte(r >> 8), 15: byte(r)}, kind: 4}
+}
+
+// refHash returns the hash of reference r.
+func (p *partial) refHash(r uint32, id bool) uint64 {
+	if id {
+		return p.addrs.at(r).hash()
+	}
+	return hash4(r)
 }
 
 // mix2 folds two words: the XOR of both halves of a 128-bit product of
@@ -246,20 +281,38 @@ func (p *partial) reset(start int64) {
 	p.nflow = 0
 }
 
-// addrID interns a; ok is false for an address with a zone.
-func (p *partial) addrID(a netip.Addr) (id uint32, h uint64, ok bool) {
-	var r addrRec
+// ref returns the reference of a in p (its value for IPv4, which needs no
+// table; an id for any other address, interned) and its hash; ok is false
+// for an address with a zone.
+func (p *partial) ref(a netip.Addr) (r uint32, id bool, h uint64, ok bool) {
 	if a.Is4() {
-		r.kind = 4
-	} else if a.Is6() {
-		if a.Zone() != "" {
-			return 0, 0, false
-		}
-		r.kind = 6
+		b := a.As4()
+		v := be32(b[:])
+		return v, false, hash4(v), true
 	}
-	r.a = a.As16()
-	h = r.hash()
-	return p.internAddr(&r, h), h, true
+	var rec addrRec
+	if a.Is6() {
+		if a.Zone() != "" {
+			return 0, false, 0, false
+		}
+		rec.kind = 6
+	}
+	rec.a = a.As16()
+	h = rec.hash()
+	return p.internAddr(&rec, h), true, h, true
+}
+
+// addrFlags returns the entry flags of a key whose src and dst references
+// are ids (sid, did).
+func addrFlags(sid, did bool) uint8 {
+	var f uint8
+	if sid {
+		f |= flagSrcID
+	}
+	if did {
+		f |= flagDstID
+	}
+	return f
 }
 
 func (p *partial) internAddr(r *addrRec, h uint64) uint32 {
@@ -322,33 +375,56 @@ func (p *partial) appID(s string) (uint8, uint64, bool) {
 }
 
 func (p *partial) entryHash(e *entry) uint64 {
-	return keyHash(p.addrs.at(e.src).hash(), p.addrs.at(e.dst).hash(), e.portProto(), p.appHash[e.app()])
+	f := e.addrFlags()
+	return keyHash(p.refHash(e.src, f&flagSrcID != 0), p.refHash(e.dst, f&flagDstID != 0), e.portProto(), p.appHash[e.app()])
 }
 
-// lookup finds or inserts the entry of (src, dst, k2) whose hash is kh.
-// A new entry is zeroed with first seen at the largest offset.
-func (p *partial) lookup(kh uint64, src, dst, k2 uint32) (uint32, *entry) {
+// A key index slot holds the entry's id+1 in its low slotIDBits bits and,
+// above them, a tag of the key's hash, so that a probe loads only the
+// entries whose tag matches (one in 64 of the others).
+const (
+	slotIDBits = 26
+	slotIDMask = 1<<slotIDBits - 1
+	// maxEntries is the number of keys one partial holds; more are
+	// rejected (a Writer would then hold some 4 GiB for one window).
+	maxEntries = slotIDMask - 1
+)
+
+func slotTag(kh uint64) uint32 { return uint32(kh) >> slotIDBits << slotIDBits }
+
+// lookup finds or inserts the entry of (src, dst, k2, address flags af)
+// whose hash is kh. A new entry is zeroed with first seen at the largest
+// offset. ok is false when p is full (maxEntries).
+func (p *partial) lookup(kh uint64, src, dst, k2 uint32, af uint8) (id uint32, e *entry, ok bool) {
 	t := &p.keyIdx
 	mask := uint64(len(t.slots) - 1)
+	tag := slotTag(kh)
 	for i := kh >> t.shift; ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s == 0 {
+			if p.ents.n >= maxEntries {
+				return 0, nil, false
+			}
 			if t.full() {
 				p.growKeys()
-				return p.lookup(kh, src, dst, k2)
+				return p.lookup(kh, src, dst, k2, af)
 			}
 			id, e := p.ents.push()
 			e.src, e.dst, e.k2 = src, dst, k2
 			e.fst = uint64(maxOff) & mask48
+			e.lst = uint64(af) << 56
 			_, u := p.uniq.push()
 			*u = 0
-			t.slots[i] = id + 1
+			t.slots[i] = tag | (id + 1)
 			t.n++
-			return id, e
+			return id, e, true
 		}
-		e := p.ents.at(s - 1)
-		if e.src == src && e.dst == dst && e.k2 == k2 {
-			return s - 1, e
+		if s&^slotIDMask != tag {
+			continue
+		}
+		e := p.ents.at(s&slotIDMask - 1)
+		if e.src == src && e.dst == dst && e.k2 == k2 && e.addrFlags() == af {
+			return s&slotIDMask - 1, e, true
 		}
 	}
 }
@@ -359,11 +435,12 @@ func (p *partial) growKeys() {
 	t.shift--
 	mask := uint64(len(t.slots) - 1)
 	for id := uint32(0); id < p.ents.n; id++ {
-		i := p.entryHash(p.ents.at(id)) >> t.shift
+		kh := p.entryHash(p.ents.at(id))
+		i := kh >> t.shift
 		for t.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
-		t.slots[i] = id + 1
+		t.slots[i] = slotTag(kh) | (id + 1)
 	}
 }
 
@@ -474,7 +551,7 @@ func (p *partial) toAcc(e *entry) acc {
 
 // goWide moves e's totals to a (which already holds them) in p.wides.
 func (p *partial) goWide(e *entry, a *acc) {
-	e.lst = uint64(a.mark)<<48 | uint64(flagWide)<<56
+	e.lst = uint64(a.mark)<<48 | uint64(e.flags()|flagWide)<<56
 	e.flows = uint32(len(p.wides))
 	p.wides = append(p.wides, *a)
 }
@@ -496,21 +573,34 @@ func (p *partial) store(e *entry, a *acc) {
 	e.pktsUp, e.pktsDown = uint32(a.pktsUp), uint32(a.pktsDown)
 	e.lg = a.largest | uint64(a.lsport)<<48
 	e.fst = uint64(fo)&mask48 | uint64(a.ldport)<<48
-	e.lst = uint64(lo) | uint64(a.mark)<<48
+	e.lst = uint64(lo) | uint64(a.mark)<<48 | uint64(e.flags())<<56
 }
 
 // key rebuilds the Key of e.
 func (p *partial) key(e *entry) Key {
+	f := e.addrFlags()
 	return Key{
-		Src: p.addrs.at(e.src).addr(), Dst: p.addrs.at(e.dst).addr(),
+		Src: p.addrOf(e.src, f&flagSrcID != 0), Dst: p.addrOf(e.dst, f&flagDstID != 0),
 		DstPort: e.dstPort(), Proto: e.proto(), AppProto: p.apps[e.app()],
 	}
 }
 
+// addrOf returns the address of reference r.
+func (p *partial) addrOf(r uint32, id bool) netip.Addr {
+	if id {
+		return p.addrs.at(r).addr()
+	}
+	return netip.AddrFrom4([4]byte{byte(r >> 24), byte(r >> 16), byte(r >> 8), byte(r)})
+}
+
 // mergeFrom folds b (same window) into p and reports false, leaving p
-// partly merged, only when p's application table overflows; the caller
+// partly merged, only when p's application table overflows (or, before
+// touching anything, when the two could exceed maxEntries); the caller
 // then falls back to merging Aggregates.
 func (p *partial) mergeFrom(b *partial) bool {
+	if int(p.ents.n)+int(b.ents.n) > maxEntries {
+		return false
+	}
 	var appMap [maxApps + 1]uint8
 	for i := 1; i < len(b.apps); i++ {
 		id, _, ok := p.appID(b.apps[i])
@@ -530,8 +620,16 @@ func (p *partial) mergeFrom(b *partial) bool {
 	for i := uint32(0); i < b.ents.n; i++ {
 		be := b.ents.at(i)
 		app := appMap[be.app()]
-		kh := keyHash(addrH[be.src], addrH[be.dst], be.portProto(), p.appHash[app])
-		id, e := p.lookup(kh, addrMap[be.src], addrMap[be.dst], be.k2&^0xff|uint32(app))
+		f := be.addrFlags()
+		src, dst, hs, hd := be.src, be.dst, hash4(be.src), hash4(be.dst)
+		if f&flagSrcID != 0 {
+			src, hs = addrMap[src], addrH[src]
+		}
+		if f&flagDstID != 0 {
+			dst, hd = addrMap[dst], addrH[dst]
+		}
+		kh := keyHash(hs, hd, be.portProto(), p.appHash[app])
+		id, e, _ := p.lookup(kh, src, dst, be.k2&^0xff|uint32(app), f) // cannot be full: see above
 		entMap[i] = id
 		ba := b.toAcc(be)
 		if e.flows == 0 && !e.wide() {
