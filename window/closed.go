@@ -155,9 +155,7 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 					b := cp.p.toAcc(cur[i])
 					a.merge(&b)
 					if unique {
-						for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
-							g.Unique.Add(printHash(h))
-						}
+						cp.addUnique(g, id)
 					}
 				}
 			}
@@ -186,11 +184,19 @@ func (c *Closed) fill(g *Aggregate, cp *closedPart, id uint32, unique bool) {
 	g.WindowStart, g.WindowEnd = c.Start(), c.End()
 	a.fill(g)
 	g.Unique.Reset()
-	if !unique {
-		return
+	if unique {
+		cp.addUnique(g, id)
 	}
+}
+
+// addUnique adds the flows of entry id of cp to g's unique-flow counter:
+// its fingerprints in the flow set and its sketch, if it has one.
+func (cp *closedPart) addUnique(g *Aggregate, id uint32) {
 	for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
 		g.Unique.Add(printHash(h))
+	}
+	if c := cp.p.sketchOf(id, cp.p.ents.at(id)); c != nil {
+		g.Unique.Merge(c)
 	}
 }
 

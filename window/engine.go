@@ -209,6 +209,7 @@ type Writer struct {
 }
 
 const publishEvery = 1024
+const noCache = true
 
 // NewWriter registers and returns a new Writer.
 func (e *Engine) NewWriter() *Writer {
@@ -278,7 +279,7 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 	cs := w.cache.slot(&o.Key, pp)
 	var id uint32
 	var e *entry
-	if cs.start == p.start && cs.gen == p.gen && cs.src == o.Key.Src && cs.dst == o.Key.Dst && cs.pp == pp && cs.app == o.Key.AppProto {
+	if !noCache && cs.start == p.start && cs.gen == p.gen && cs.src == o.Key.Src && cs.dst == o.Key.Dst && cs.pp == pp && cs.app == o.Key.AppProto {
 		id = cs.id
 		e = p.ents.at(id)
 	} else {
@@ -293,13 +294,13 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 			w.reject++
 			return false, false
 		}
+		if !noCache {
 		*cs = cacheSlot{src: o.Key.Src, dst: o.Key.Dst, app: o.Key.AppProto, start: p.start, gen: p.gen, pp: pp, id: id}
+		}
 	}
 	first := startOf(o, end)
 	p.update(id, e, o, first, end)
-	if p.addFlow(id, o.FlowHash) {
-		*p.uniq.at(id)++
-	}
+	p.addFlowTo(id, e, o.FlowHash)
 	if mark != nil {
 		marked = w.mark(p, id, e, o, mark, snap)
 	}
@@ -333,7 +334,7 @@ func (w *Writer) mark(p *partial, id uint32, e *entry, o *Obs, mark func(*Aggreg
 	if snap != nil {
 		snap.copyFrom(v)
 		snap.Mark = m
-		snap.UniqueFlows = uint64(*p.uniq.at(id))
+		snap.UniqueFlows = p.unique(id, e)
 	}
 	return true
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/exfilscore/exfilscore/internal/uniq"
 )
 
 // stream generates a random observation stream: many keys (IPv4 and IPv6,
@@ -585,5 +587,90 @@ func TestLookupAddrFlags(t *testing.T) {
 	}
 	if !slices.Equal(ids, []uint32{0, 1, 2, 3}) {
 		t.Fatalf("entries %v, want four distinct", ids)
+	}
+}
+
+// TestEngineSketchUnion drives keys past sketchAt distinct flows in some
+// Writers and not in others, with recurring flows, and checks that every
+// split of the records over Writers, streamed or not, gives the unique
+// count of one counter fed every distinct fingerprint: the sketches and
+// the flow set merge by union, exactly.
+func TestEngineSketchUnion(t *testing.T) {
+	base := t0.Truncate(15 * time.Minute)
+	keys := []Key{
+		{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("203.0.113.9"), DstPort: 443, Proto: 6, AppProto: "tls"},
+		{Src: netip.MustParseAddr("fd00::1"), Dst: netip.MustParseAddr("2001:db8::9"), DstPort: 443, Proto: 6},
+		{Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("203.0.113.9"), DstPort: 22, Proto: 6},
+	}
+	flows := []int{3 * sketchAt, sketchAt + 1, 40} // distinct flows per key
+	r := rand.New(rand.NewPCG(11, 11))
+	var obs []*Obs
+	want := make([]uniq.Counter, len(keys))
+	for k, n := range flows {
+		for f := range n {
+			h := r.Uint64()
+			want[k].Add(printHash(flowPrint(h)))
+			for range 1 + r.IntN(3) { // flows recur
+				end := base.Add(time.Duration(r.Int64N(int64(10 * time.Minute))))
+				obs = append(obs, &Obs{Key: keys[k], End: end, Upload: uint64(f), FlowHash: h, SrcPort: uint16(f)})
+			}
+		}
+	}
+	r.Shuffle(len(obs), func(i, j int) { obs[i], obs[j] = obs[j], obs[i] })
+	for _, n := range []int{1, 2, 5} {
+		for _, streamed := range []bool{false, true} {
+			var s sink
+			e := newEngine(&s, streamed, WithLateness(time.Hour))
+			ws := make([]*Writer, n)
+			for i := range ws {
+				ws[i] = e.NewWriter()
+			}
+			for i, o := range obs {
+				ws[i%n].Add(o)
+			}
+			for _, w := range ws {
+				w.Close()
+			}
+			e.Flush()
+			if len(s.aggs) != len(keys) {
+				t.Fatalf("%d writers, streamed %v: %d aggregates, want %d", n, streamed, len(s.aggs), len(keys))
+			}
+			for _, a := range s.aggs {
+				k := slices.Index(keys, a.Key)
+				if got, w := a.Unique.Count(), want[k].Count(); got != w {
+					t.Errorf("%d writers, streamed %v, key %d (%d flows): unique %d, want %d", n, streamed, k, flows[k], got, w)
+				}
+			}
+		}
+	}
+}
+
+// TestSketchSnapshot checks the early snapshot of a key past sketchAt
+// flows: the estimate of all its distinct flows, the ones in the flow set
+// included.
+func TestSketchSnapshot(t *testing.T) {
+	e, err := NewEngine(func([]*Aggregate) {}, WithLateness(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.NewWriter()
+	defer w.Close()
+	k := Key{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("203.0.113.9"), DstPort: 443, Proto: 6}
+	end := t0.Truncate(15 * time.Minute).Add(time.Minute)
+	var snap Snapshot
+	const n = 4 * sketchAt
+	last := -1
+	for i := range n {
+		o := &Obs{Key: k, End: end, Upload: 1, FlowHash: uint64(i) * 0x9e3779b97f4a7c15}
+		mark := func(*Aggregate) uint8 { return uint8(i*200/n) + 1 } // rises every n/200 records
+		if _, marked := w.AddMarked(o, mark, &snap); marked {
+			last = i
+			if i < sketchAt && snap.UniqueFlows != uint64(i+1) {
+				t.Fatalf("record %d: snapshot unique %d, want %d (exact below sketchAt)", i, snap.UniqueFlows, i+1)
+			}
+		}
+	}
+	if last < 3*sketchAt || float64(snap.UniqueFlows) > 1.03*float64(last+1) || float64(snap.UniqueFlows) < 0.97*float64(last+1) {
+		t.Fatalf("snapshot unique %d at the last mark, record %d", snap.UniqueFlows, last)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"net/netip"
 	"time"
+
+	"github.com/exfilscore/exfilscore/internal/uniq"
 )
 
 // A partial is one Writer's private totals for one window: a Key packed
@@ -28,7 +30,7 @@ type partial struct {
 	lastID  uint8
 
 	ents   chunked[entry]
-	uniq   chunked[uint32] // local distinct flows per entry
+	uniq   chunked[uint32] // local distinct flows per entry; with flagSketch, its index in sketches
 	keyIdx table           // slot → tag << slotIDBits | entry id+1
 	wides  []acc           // full-precision totals of entries flagged wide
 
@@ -36,7 +38,24 @@ type partial struct {
 	// flow's 32-bit fingerprint (see flowPrint); 0 marks an empty slot.
 	flows []uint64
 	nflow int
+
+	// Sketches of the entries flagged flagSketch: an entry whose flow set
+	// reaches sketchAt fingerprints adds its further flows to a
+	// HyperLogLog counter of its own instead (its earlier fingerprints
+	// stay in the set; the key's count at close is the union of both).
+	// sketches[:nsketch] are in use; the rest are kept for reuse.
+	sketches []*uniq.Counter
+	nsketch  int
 }
+
+// sketchAt is the number of distinct flows of one entry in one partial
+// from which its further flows go to a sketch instead of the flow set.
+// Beyond uniq.ExactLimit the count is an estimate anyway; the sketch
+// turns the random access into the window-sized flow set, which each
+// record of a busy key paid, into an access to the key's own 16 KiB of
+// registers, which stay in cache while the key is busy. Above it the
+// sketch (16 KiB) also costs less memory than the set (8-16 bytes a flow).
+const sketchAt = 1024
 
 // entry is a key's running totals, 64 bytes. Counters that could not be
 // held exactly in their compact form send the entry to p.wides.
@@ -60,6 +79,10 @@ const (
 	flagSrcID = 2 // src is an id in addrs, not an IPv4 address
 	flagDstID = 4 // dst is an id in addrs
 	flagsAddr = flagSrcID | flagDstID
+	// flagSketch: the entry's further flows go to sketches[uniq[id]].
+	flagSketch = 8
+	// flagSeeded: the entry's sketch holds its flow-set fingerprints too.
+	flagSeeded = 16
 )
 
 func (e *entry) lgBytes() uint64   { return e.lg & mask48 }
@@ -279,6 +302,67 @@ func (p *partial) reset(start int64) {
 	p.wides = p.wides[:0]
 	clear(p.flows)
 	p.nflow = 0
+	for _, c := range p.sketches[:p.nsketch] {
+		c.Reset()
+	}
+	p.nsketch = 0
+}
+
+// addFlowTo records flow hash fh for entry id (e): in the flow set, or in
+// the entry's sketch once it has one; an entry whose set count reaches
+// sketchAt gets one.
+func (p *partial) addFlowTo(id uint32, e *entry, fh uint64) {
+	u := p.uniq.at(id)
+	if e.flags()&flagSketch != 0 {
+		p.sketches[*u].Add(printHash(flowPrint(fh)))
+		return
+	}
+	if p.addFlow(id, fh) {
+		if *u++; *u >= sketchAt {
+			p.toSketch(e, u)
+		}
+	}
+}
+
+// toSketch gives entry e (whose uniq slot is u) a sketch.
+func (p *partial) toSketch(e *entry, u *uint32) {
+	if p.nsketch == len(p.sketches) {
+		p.sketches = append(p.sketches, new(uniq.Counter))
+	}
+	*u = uint32(p.nsketch)
+	p.nsketch++
+	e.lst |= flagSketch << 56
+}
+
+// sketchOf returns entry e's sketch (id its id), nil when it has none.
+func (p *partial) sketchOf(id uint32, e *entry) *uniq.Counter {
+	if e.flags()&flagSketch == 0 {
+		return nil
+	}
+	return p.sketches[*p.uniq.at(id)]
+}
+
+// unique returns the local count of distinct flows of entry id (e):
+// exact below sketchAt, beyond it the sketch's estimate. The first time
+// it is asked of a sketched entry, the entry's fingerprints in the flow
+// set are added to its sketch (one pass over the set, at most once per
+// entry and window, and only when an early mark needs the count), so that
+// the estimate covers all its flows.
+func (p *partial) unique(id uint32, e *entry) uint64 {
+	c := p.sketchOf(id, e)
+	if c == nil {
+		return uint64(*p.uniq.at(id))
+	}
+	if e.flags()&flagSeeded == 0 {
+		tag := uint64(id + 1)
+		for _, w := range p.flows {
+			if w>>32 == tag {
+				c.Add(printHash(uint32(w)))
+			}
+		}
+		e.lst |= flagSeeded << 56
+	}
+	return c.Count()
 }
 
 // ref returns the reference of a in p (its value for IPv4, which needs no
@@ -631,6 +715,12 @@ func (p *partial) mergeFrom(b *partial) bool {
 		kh := keyHash(hs, hd, be.portProto(), p.appHash[app])
 		id, e, _ := p.lookup(kh, src, dst, be.k2&^0xff|uint32(app), f) // cannot be full: see above
 		entMap[i] = id
+		if bs := b.sketchOf(i, be); bs != nil {
+			if e.flags()&flagSketch == 0 {
+				p.toSketch(e, p.uniq.at(id))
+			}
+			p.sketchOf(id, e).Merge(bs)
+		}
 		ba := b.toAcc(be)
 		if e.flows == 0 && !e.wide() {
 			p.store(e, &ba)
@@ -643,9 +733,7 @@ func (p *partial) mergeFrom(b *partial) bool {
 	for _, w := range b.flows {
 		if w != 0 {
 			id := entMap[w>>32-1]
-			if p.addPrint(uint64(id+1)<<32 | w&0xffffffff) {
-				*p.uniq.at(id)++
-			}
+			p.addFlowTo(id, p.ents.at(id), uint64(uint32(w))) // flowPrint of a 32-bit value is itself
 		}
 	}
 	return true
@@ -669,6 +757,11 @@ func (p *partial) aggregates(size int64) []*Aggregate {
 	for _, w := range p.flows {
 		if w != 0 {
 			aggs[w>>32-1].Unique.Add(printHash(uint32(w)))
+		}
+	}
+	for i := uint32(0); i < p.ents.n; i++ {
+		if c := p.sketchOf(i, p.ents.at(i)); c != nil {
+			aggs[i].Unique.Merge(c)
 		}
 	}
 	return out
