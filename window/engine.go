@@ -295,7 +295,7 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 			return false, false
 		}
 		if !noCache {
-		*cs = cacheSlot{src: o.Key.Src, dst: o.Key.Dst, app: o.Key.AppProto, start: p.start, gen: p.gen, pp: pp, id: id}
+			*cs = cacheSlot{src: o.Key.Src, dst: o.Key.Dst, app: o.Key.AppProto, start: p.start, gen: p.gen, pp: pp, id: id}
 		}
 	}
 	first := startOf(o, end)
