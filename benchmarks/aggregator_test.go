@@ -137,12 +137,17 @@ func (w *windowAgg) records() (uint64, error) {
 type engineAgg struct {
 	e      *window.Engine
 	w      []*window.Writer
-	extra  int // prefill observations beyond one per key
+	extra  int  // prefill observations beyond one per key
+	batch  bool // add with AddBatch (prefetching) instead of Add
 	closed []*window.Aggregate
 }
 
-func newEngineAgg(p int) (aggregator, error) {
-	x := &engineAgg{}
+func newEngineAgg(p int) (aggregator, error) { return newEngine(p, false) }
+
+func newEngineBatchAgg(p int) (aggregator, error) { return newEngine(p, true) }
+
+func newEngine(p int, batch bool) (*engineAgg, error) {
+	x := &engineAgg{batch: batch}
 	e, err := window.NewEngine(func(as []*window.Aggregate) { x.closed = append(x.closed, as...) })
 	if err != nil {
 		return nil, err
@@ -166,6 +171,10 @@ func (x *engineAgg) prefill(s *obsStream) {
 
 func (x *engineAgg) add(g int, s *obsStream, lo, hi int) {
 	w := x.w[g]
+	if x.batch {
+		w.AddBatch(s.obs[lo:hi])
+		return
+	}
 	for i := lo; i < hi; i++ {
 		w.Add(&s.obs[i])
 	}
@@ -285,6 +294,7 @@ var aggregators = []struct {
 	new  func(p int) (aggregator, error)
 }{
 	{"engine", newEngineAgg},
+	{"engine-batch", newEngineBatchAgg},
 	{"window", newWindowAgg},
 	{"mutexmap", newMutexMap},
 	{"ceiling", newKeyedArray},

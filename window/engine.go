@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
-	"net/netip"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -148,33 +148,6 @@ func floorWin(t, size int64) int64 {
 	return s
 }
 
-// keyCache is a Writer's direct-mapped cache of recent keys: a hit skips
-// both address interning lookups and the key lookup (three random loads
-// into tables of the size of the window) for one load into a table that
-// stays in the core's cache. Skewed traffic, where a few thousand keys
-// carry most records, hits most of the time.
-type keyCache struct {
-	slots [keyCacheSize]cacheSlot
-}
-
-const keyCacheSize = 4096
-
-type cacheSlot struct {
-	src, dst netip.Addr
-	app      string
-	start    int64  // the partial's window start
-	gen      uint32 // the partial's generation (see partial.gen)
-	pp       uint32 // dst port << 8 | proto
-	id       uint32 // entry id in the partial
-}
-
-// slot returns the slot of key k (pp: its port and protocol).
-func (c *keyCache) slot(k *Key, pp uint32) *cacheSlot {
-	s, d := k.Src.As16(), k.Dst.As16()
-	h := le64(s[8:16])*0x9e3779b97f4a7c15 ^ le64(d[8:16])*0xc2b2ae3d27d4eb4f ^ le64(d[0:8]) ^ uint64(pp)*0x165667b19e3779f9
-	return &c.slots[(h^h>>29)*0xbf58476d1ce4e5b9>>(64-12)]
-}
-
 // Writer adds observations to an Engine from one goroutine. It is not safe
 // for concurrent use: give each ingest goroutine its own (the collector
 // routes each exporter to one Writer, so a conversation's early marks see
@@ -196,7 +169,7 @@ type Writer struct {
 	pubLeft int
 	done    bool
 	view    Aggregate // scratch for AddMarked's mark func
-	cache   *keyCache
+	touched uint32    // what prefetch read, kept so that its loads stay
 
 	_       [64]byte
 	minOpen atomic.Int64 // oldest window start held, MaxInt64 if none
@@ -209,12 +182,11 @@ type Writer struct {
 }
 
 const publishEvery = 1024
-const noCache = true
 
 // NewWriter registers and returns a new Writer.
 func (e *Engine) NewWriter() *Writer {
 	w := &Writer{e: e, size: e.size, lateness: e.lateness, seen: math.MinInt64, trigger: math.MinInt64,
-		maxEnd: minInt64, pubLeft: publishEvery, cache: new(keyCache)}
+		maxEnd: minInt64, pubLeft: publishEvery}
 	w.minOpen.Store(math.MaxInt64)
 	w.pubWM.Store(minInt64)
 	e.mu.Lock()
@@ -276,27 +248,18 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 		}
 	}
 	pp := uint32(o.Key.DstPort)<<8 | uint32(o.Key.Proto)
-	cs := w.cache.slot(&o.Key, pp)
+	src, sid, hs, ok1 := p.ref(o.Key.Src)
+	dst, did, hd, ok2 := p.ref(o.Key.Dst)
+	app, ah, ok3 := p.appID(o.Key.AppProto)
 	var id uint32
 	var e *entry
-	if !noCache && cs.start == p.start && cs.gen == p.gen && cs.src == o.Key.Src && cs.dst == o.Key.Dst && cs.pp == pp && cs.app == o.Key.AppProto {
-		id = cs.id
-		e = p.ents.at(id)
-	} else {
-		src, sid, hs, ok1 := p.ref(o.Key.Src)
-		dst, did, hd, ok2 := p.ref(o.Key.Dst)
-		app, ah, ok3 := p.appID(o.Key.AppProto)
-		var ok4 bool
-		if ok1 && ok2 && ok3 {
-			id, e, ok4 = p.lookup(keyHash(hs, hd, pp, ah), src, dst, pp<<8|uint32(app), addrFlags(sid, did))
-		}
-		if !ok4 {
-			w.reject++
-			return false, false
-		}
-		if !noCache {
-			*cs = cacheSlot{src: o.Key.Src, dst: o.Key.Dst, app: o.Key.AppProto, start: p.start, gen: p.gen, pp: pp, id: id}
-		}
+	var ok4 bool
+	if ok1 && ok2 && ok3 {
+		id, e, ok4 = p.lookup(keyHash(hs, hd, pp, ah), src, dst, pp<<8|uint32(app), addrFlags(sid, did))
+	}
+	if !ok4 {
+		w.reject++
+		return false, false
 	}
 	first := startOf(o, end)
 	p.update(id, e, o, first, end)
@@ -315,6 +278,92 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 		w.publish()
 	}
 	return true, marked
+}
+
+// AddBatch adds obs in order, exactly as one Add per observation would,
+// and returns the number accepted. It is faster than those Adds on large
+// windows: before adding a run of observations it reads the key index
+// slots of all of them, then the entries and flow-set slots those lead
+// to, so that their cache misses overlap instead of following one
+// another.
+func (w *Writer) AddBatch(obs []Obs) int {
+	n := 0
+	for len(obs) > 0 {
+		b := obs[:min(len(obs), prefetchRun)]
+		w.Prefetch(b)
+		for i := range b {
+			if w.Add(&b[i]) {
+				n++
+			}
+		}
+		obs = obs[len(b):]
+	}
+	return n
+}
+
+// prefetchRun is the number of observations Prefetch reads ahead at most.
+const prefetchRun = 32
+
+// Prefetch reads (and changes nothing) the parts of the Writer's current
+// partial that adding obs will touch: for at most prefetchRun
+// observations whose key is IPv4 and whose window is the one the Writer
+// added to last, the key index slot, then the entry and the flow-set slot
+// it leads to. A caller that adds observations one by one (AddMarked)
+// calls it on the next few first; AddBatch does.
+func (w *Writer) Prefetch(obs []Obs) {
+	p := w.last
+	if w.done || p == nil || len(p.flows) == 0 {
+		return
+	}
+	obs = obs[:min(len(obs), prefetchRun)]
+	var khs [prefetchRun]uint64
+	var fps [prefetchRun]uint32
+	t := &p.keyIdx
+	var sum uint32
+	for i := range obs {
+		o := &obs[i]
+		khs[i] = 0
+		if !o.Key.Src.Is4() || !o.Key.Dst.Is4() || o.End.IsZero() || floorWin(o.End.UnixNano(), w.size) != p.start {
+			continue
+		}
+		var ah uint64
+		switch o.Key.AppProto {
+		case "":
+			ah = p.appHash[0]
+		case p.lastApp:
+			ah = p.appHash[p.lastID]
+		default:
+			continue
+		}
+		s4, d4 := o.Key.Src.As4(), o.Key.Dst.As4()
+		kh := keyHash(hash4(be32(s4[:])), hash4(be32(d4[:])), uint32(o.Key.DstPort)<<8|uint32(o.Key.Proto), ah)
+		khs[i], fps[i] = kh|1, flowPrint(o.FlowHash) // |1: never 0
+		sum += t.slots[kh>>t.shift]
+	}
+	mask := uint64(len(t.slots) - 1)
+	fmask := uint64(len(p.flows) - 1)
+	fshift := 64 - uint(bits.TrailingZeros(uint(len(p.flows))))
+	for i, kh := range khs[:len(obs)] {
+		if kh == 0 {
+			continue
+		}
+		tag := slotTag(kh)
+		for j := kh >> t.shift; ; j = (j + 1) & mask {
+			s := t.slots[j]
+			if s == 0 {
+				break
+			}
+			if s&^slotIDMask == tag {
+				id := s&slotIDMask - 1
+				if id < p.ents.n {
+					sum += p.ents.at(id).k2
+				}
+				sum += uint32(p.flows[mix(uint64(id+1)<<32|uint64(fps[i]))>>fshift&fmask])
+				break
+			}
+		}
+	}
+	w.touched += sum
 }
 
 func (w *Writer) mark(p *partial, id uint32, e *entry, o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) bool {

@@ -460,6 +460,13 @@ func TestEngineAddNoAlloc(t *testing.T) {
 	if n := testing.AllocsPerRun(10000, func() { w.Add(keys[i%len(keys)]); i++ }); n != 0 {
 		t.Errorf("Add allocates %v times per known-key record", n)
 	}
+	batch := make([]Obs, 100)
+	for j := range batch {
+		batch[j] = *keys[j*37%len(keys)]
+	}
+	if n := testing.AllocsPerRun(1000, func() { w.AddBatch(batch) }); n != 0 {
+		t.Errorf("AddBatch allocates %v times per batch of known keys", n)
+	}
 	var snap Snapshot
 	if n := testing.AllocsPerRun(10000, func() { w.AddMarked(keys[i%len(keys)], upMark, &snap); i++ }); n != 0 {
 		t.Errorf("AddMarked allocates %v times per record", n)
@@ -672,5 +679,45 @@ func TestSketchSnapshot(t *testing.T) {
 	}
 	if last < 3*sketchAt || float64(snap.UniqueFlows) > 1.03*float64(last+1) || float64(snap.UniqueFlows) < 0.97*float64(last+1) {
 		t.Fatalf("snapshot unique %d at the last mark, record %d", snap.UniqueFlows, last)
+	}
+}
+
+// TestAddBatchMatchesAdd checks that AddBatch (which prefetches) gives
+// what one Add per observation gives, on a stream of every kind of key,
+// late records and windows closing within a batch, in batches of random
+// length.
+func TestAddBatchMatchesAdd(t *testing.T) {
+	for _, streamed := range []bool{false, true} {
+		obs := stream(21, 30000, 700, 15*time.Minute, 2*time.Minute)
+		var rs, bs sink
+		ref := newEngine(&rs, streamed)
+		bat := newEngine(&bs, streamed)
+		rw, bw := ref.NewWriter(), bat.NewWriter()
+		r := rand.New(rand.NewPCG(21, 1))
+		accepted := 0
+		for len(obs) > 0 {
+			n := min(len(obs), 1+r.IntN(3*prefetchRun))
+			b := make([]Obs, n)
+			want := 0
+			for i, o := range obs[:n] {
+				b[i] = *o
+				if rw.Add(o) {
+					want++
+				}
+			}
+			if got := bw.AddBatch(b); got != want {
+				t.Fatalf("AddBatch accepted %d of %d, Add %d", got, n, want)
+			}
+			accepted += want
+			obs = obs[n:]
+		}
+		rw.Close()
+		bw.Close()
+		ref.Flush()
+		bat.Flush()
+		diffAggs(t, bs.aggs, rs.aggs, true)
+		if rst, bst := ref.Stats(), bat.Stats(); rst != bst || int(rst.Records) != accepted {
+			t.Errorf("streamed %v: stats %+v, want %+v (%d accepted)", streamed, bst, rst, accepted)
+		}
 	}
 }

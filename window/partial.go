@@ -19,7 +19,6 @@ import (
 // read and merged by the engine only.
 type partial struct {
 	start int64  // window start, ns since the epoch
-	gen   uint32 // bumped at every reset: invalidates Writers' key caches
 
 	addrs   chunked[addrRec] // interned addresses: IPv6 and the zero Addr
 	addrIdx table            // slot → address id+1
@@ -292,7 +291,6 @@ func newPartial() *partial {
 // reset empties p for another window, keeping its memory.
 func (p *partial) reset(start int64) {
 	p.start = start
-	p.gen++
 	p.addrs.n = 0
 	p.addrIdx.init(uint8(64 - p.addrIdx.shift))
 	p.apps, p.appHash = p.apps[:1], p.appHash[:1]
