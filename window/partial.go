@@ -18,7 +18,7 @@ import (
 // Nothing in it is shared while its Writer owns it; once handed over it is
 // read and merged by the engine only.
 type partial struct {
-	start int64  // window start, ns since the epoch
+	start int64 // window start, ns since the epoch
 
 	addrs   chunked[addrRec] // interned addresses: IPv6 and the zero Addr
 	addrIdx table            // slot → address id+1
