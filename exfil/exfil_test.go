@@ -3,7 +3,9 @@ package exfil_test
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -639,5 +641,78 @@ func TestLanesMatchObserve(t *testing.T) {
 	}
 	if st := d.Stats(); st.Records != uint64(len(recs)) || st.Late != 0 || st.Early == 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestObserveBatchMatchesObserve: ObserveBatch in runs of any length gives
+// the alerts, early and final, in the order and with the bytes of one
+// Observe per record, names and domain IOCs included.
+func TestObserveBatchMatchesObserve(t *testing.T) {
+	set, err := ioc.ParseList(strings.NewReader("evil.example\n198.51.100.7\n"), "mixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []flowsrc.Record
+	for i := range 6000 {
+		src := netip.AddrFrom4([4]byte{10, 1, byte(i % 11), byte(i % 5)}).String()
+		dst := "198.51.100." + strconv.Itoa(i%9)
+		end := t0.Add(time.Duration(i) * 500 * time.Millisecond) // 50 min: four windows
+		up := rec(src, uint16(20000+i%700), dst, 443, uint64(i%97)*60*1024, end)
+		switch i % 50 {
+		case 0:
+			up.SNI = "cdn.evil.example"
+		case 1:
+			up.SNI = "www.example.org"
+		}
+		down := rec(dst, 443, src, uint16(20000+i%700), uint64(i%13)*1024, end)
+		if i%7 == 0 {
+			down.Src = netip.Addr{} // invalid: counted, not aggregated
+		}
+		recs = append(recs, up, down)
+	}
+	opts := []exfil.Option{exfil.WithIOC(set), exfil.WithEarlyAlerts(true), exfil.WithLateness(time.Hour)}
+	ref, want := newDetector(t, opts...)
+	rw := ref.NewWriter()
+	for i := range recs {
+		rw.Observe(&recs[i])
+	}
+	rw.Close()
+	ref.Flush()
+
+	d, got := newDetector(t, opts...)
+	w := d.NewWriter()
+	r := rand.New(rand.NewPCG(5, 5))
+	for rest := recs; len(rest) > 0; {
+		n := min(len(rest), r.IntN(100))
+		w.ObserveBatch(rest[:n])
+		rest = rest[n:]
+	}
+	w.Close()
+	d.Flush()
+
+	if len(want.a) < 10 {
+		t.Fatalf("the reference raised %d alerts: the test data is too small", len(want.a))
+	}
+	early := 0
+	for _, a := range want.a {
+		if a.Stage == "early" {
+			early++
+		}
+	}
+	if early == 0 {
+		t.Fatal("no early alert in the reference")
+	}
+	if len(got.a) != len(want.a) {
+		t.Fatalf("%d alerts through ObserveBatch, %d through Observe", len(got.a), len(want.a))
+	}
+	for i := range got.a {
+		aj, _ := json.Marshal(got.a[i])
+		wj, _ := json.Marshal(want.a[i])
+		if !bytes.Equal(aj, wj) {
+			t.Fatalf("alert %d differs:\n got %s\nwant %s", i, aj, wj)
+		}
+	}
+	if st, rst := d.Stats(), ref.Stats(); !reflect.DeepEqual(st, rst) {
+		t.Errorf("stats differ: batch %+v, observe %+v", st, rst)
 	}
 }

@@ -73,9 +73,7 @@ func (l *Lanes) run(ln *lane) {
 		if b == nil {
 			return // closed
 		}
-		for i := range b.n {
-			ln.w.Observe(&b.recs[i])
-		}
+		ln.w.ObserveBatch(b.recs[:b.n])
 		b.n = 0
 		select {
 		case l.free <- b:

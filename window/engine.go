@@ -289,7 +289,7 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 func (w *Writer) AddBatch(obs []Obs) int {
 	n := 0
 	for len(obs) > 0 {
-		b := obs[:min(len(obs), prefetchRun)]
+		b := obs[:min(len(obs), PrefetchRun)]
 		w.Prefetch(b)
 		for i := range b {
 			if w.Add(&b[i]) {
@@ -301,11 +301,13 @@ func (w *Writer) AddBatch(obs []Obs) int {
 	return n
 }
 
-// prefetchRun is the number of observations Prefetch reads ahead at most.
-const prefetchRun = 32
+// PrefetchRun is the number of observations Prefetch reads ahead at most:
+// enough for the misses of a run to overlap, few enough that what it
+// reads is still in cache when the run is added.
+const PrefetchRun = 32
 
 // Prefetch reads (and changes nothing) the parts of the Writer's current
-// partial that adding obs will touch: for at most prefetchRun
+// partial that adding obs will touch: for at most PrefetchRun
 // observations whose key is IPv4 and whose window is the one the Writer
 // added to last, the key index slot, then the entry and the flow-set slot
 // it leads to. A caller that adds observations one by one (AddMarked)
@@ -315,9 +317,9 @@ func (w *Writer) Prefetch(obs []Obs) {
 	if w.done || p == nil || len(p.flows) == 0 {
 		return
 	}
-	obs = obs[:min(len(obs), prefetchRun)]
-	var khs [prefetchRun]uint64
-	var fps [prefetchRun]uint32
+	obs = obs[:min(len(obs), PrefetchRun)]
+	var khs [PrefetchRun]uint64
+	var fps [PrefetchRun]uint32
 	t := &p.keyIdx
 	var sum uint32
 	for i := range obs {

@@ -696,7 +696,7 @@ func TestAddBatchMatchesAdd(t *testing.T) {
 		r := rand.New(rand.NewPCG(21, 1))
 		accepted := 0
 		for len(obs) > 0 {
-			n := min(len(obs), 1+r.IntN(3*prefetchRun))
+			n := min(len(obs), 1+r.IntN(3*PrefetchRun))
 			b := make([]Obs, n)
 			want := 0
 			for i, o := range obs[:n] {
