@@ -1,6 +1,7 @@
 package exfil
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -464,20 +465,89 @@ func (d *Detector) Stats() Stats {
 // hostTotals is a source host's outbound volume in one window.
 type hostTotals struct{ up, down uint64 }
 
-// dstSources is how many distinct internal sources uploaded to a
-// destination in one window (its blast radius).
-type dstSources struct {
+// blastRadius counts, for each destination of a window, the distinct
+// internal sources that uploaded to it. Sources are numbered by their run
+// in key order (the aggregates of one source are consecutive), so a pair
+// is a destination and a number; IPv4 destinations, the common case, are
+// packed with it into one word and sorted as integers.
+type blastRadius struct {
+	pairs4 []uint64 // dst << 32 | source run
+	pairs6 []dstRun
+	by4    []dstCount4 // sorted by dst
+	by6    []dstCount6 // sorted by dst
+}
+
+type dstRun struct {
+	dst netip.Addr
+	run uint32
+}
+
+type dstCount4 struct{ dst, n uint32 }
+
+type dstCount6 struct {
 	dst netip.Addr
 	n   int
 }
 
+func (b *blastRadius) add(dst netip.Addr, run int) {
+	if dst.Is4() {
+		a := dst.As4()
+		b.pairs4 = append(b.pairs4, uint64(binary.BigEndian.Uint32(a[:]))<<32|uint64(uint32(run)))
+		return
+	}
+	b.pairs6 = append(b.pairs6, dstRun{dst, uint32(run)})
+}
+
+// count turns the pairs into the per-destination counts.
+func (b *blastRadius) count() {
+	slices.Sort(b.pairs4)
+	for i, p := range b.pairs4 {
+		switch {
+		case i == 0 || p>>32 != b.pairs4[i-1]>>32:
+			b.by4 = append(b.by4, dstCount4{uint32(p >> 32), 1})
+		case p != b.pairs4[i-1]:
+			b.by4[len(b.by4)-1].n++
+		}
+	}
+	slices.SortFunc(b.pairs6, func(x, y dstRun) int {
+		if c := x.dst.Compare(y.dst); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.run, y.run)
+	})
+	for i, p := range b.pairs6 {
+		switch {
+		case i == 0 || p.dst != b.pairs6[i-1].dst:
+			b.by6 = append(b.by6, dstCount6{p.dst, 1})
+		case p.run != b.pairs6[i-1].run:
+			b.by6[len(b.by6)-1].n++
+		}
+	}
+	b.pairs4, b.pairs6 = nil, nil
+}
+
+// of returns the number of sources that uploaded to dst.
+func (b *blastRadius) of(dst netip.Addr) int {
+	if dst.Is4() {
+		a := dst.As4()
+		v := binary.BigEndian.Uint32(a[:])
+		if i, ok := slices.BinarySearchFunc(b.by4, v, func(c dstCount4, v uint32) int { return cmp.Compare(c.dst, v) }); ok {
+			return int(b.by4[i].n)
+		}
+		return 0
+	}
+	if i, ok := slices.BinarySearchFunc(b.by6, dst, func(c dstCount6, d netip.Addr) int { return c.dst.Compare(d) }); ok {
+		return b.by6[i].n
+	}
+	return 0
+}
+
 // onClose scores the aggregates of one closed window in two passes over
-// the window (read in place, see window.Closed): the first gathers the
-// population context (each source's totals, each destination's
-// uploaders), the second scores and alerts.
+// them: the first sums each source's volumes and counts each
+// destination's uploading sources, the second scores.
 func (d *Detector) onClose(c *window.Closed) {
 	var hosts []hostTotals // one per source, in key order (sources are runs)
-	var pairs []struct{ dst, src netip.Addr }
+	var blast blastRadius
 	var prev netip.Addr
 	for a := range c.Totals() {
 		if len(hosts) == 0 || a.Key.Src != prev {
@@ -488,25 +558,10 @@ func (d *Detector) onClose(c *window.Closed) {
 		h.up += a.Upload
 		h.down += a.Download
 		if a.Upload > 0 {
-			pairs = append(pairs, struct{ dst, src netip.Addr }{a.Key.Dst, a.Key.Src})
+			blast.add(a.Key.Dst, len(hosts)-1)
 		}
 	}
-	slices.SortFunc(pairs, func(x, y struct{ dst, src netip.Addr }) int {
-		if c := x.dst.Compare(y.dst); c != 0 {
-			return c
-		}
-		return x.src.Compare(y.src)
-	})
-	var blast []dstSources // sorted by dst
-	for i, p := range pairs {
-		switch {
-		case i == 0 || p.dst != pairs[i-1].dst:
-			blast = append(blast, dstSources{p.dst, 1})
-		case p.src != pairs[i-1].src:
-			blast[len(blast)-1].n++
-		}
-	}
-	pairs = nil
+	blast.count()
 	run := -1
 	for a := range c.All() {
 		if run < 0 || a.Key.Src != prev {
@@ -515,8 +570,14 @@ func (d *Detector) onClose(c *window.Closed) {
 		}
 		d.scored.Add(1)
 		level, _ := severity.Evaluate(&d.cfg.policy, a.Upload, a.Download)
-		names := d.names.lookup(a.Key.Dst)
-		matches, checked := d.iocMatches(a.Key.Dst, names, a.LastSeen)
+		// Names are looked up for IOC matching, else only for an alert.
+		var names *DestNames
+		var matches []ioc.Match
+		var checked int
+		if len(d.cfg.iocs) > 0 {
+			names = d.names.lookup(a.Key.Dst)
+			matches, checked = d.iocMatches(a.Key.Dst, names, a.LastSeen)
+		}
 		// An aggregate reported early always gets its final alert, so that
 		// a consumer upserting by alert_id sees how it ended.
 		reported := a.Mark&markLevel != 0
@@ -529,10 +590,11 @@ func (d *Detector) onClose(c *window.Closed) {
 				continue
 			}
 		}
-		ctx := &windowContext{pcr: pcr(hosts[run].up, hosts[run].down)}
-		if i, ok := slices.BinarySearchFunc(blast, a.Key.Dst, func(s dstSources, dst netip.Addr) int { return s.dst.Compare(dst) }); ok {
-			ctx.blast = blast[i].n
+		if len(d.cfg.iocs) == 0 {
+			names = d.names.lookup(a.Key.Dst)
 		}
+		ctx := &windowContext{pcr: pcr(hosts[run].up, hosts[run].down)}
+		ctx.blast = blast.of(a.Key.Dst)
 		snap := a.Snapshot()
 		al := d.buildAlert(&snap, StageFinal, matches, checked, ctx)
 		al.DestNames = names

@@ -48,11 +48,11 @@ func (t *nameTables) observe(dst netip.Addr, r *flowsrc.Record) {
 
 // lookup returns the names filed under dst, nil when there are none.
 func (t *nameTables) lookup(dst netip.Addr) *DestNames {
-	n := DestNames{SNI: t.sni.Names(dst), HTTPHost: t.http.Names(dst), DNS: t.dns.Names(dst)}
-	if n.SNI == nil && n.HTTPHost == nil && n.DNS == nil {
-		return nil
+	sni, host, dns := t.sni.Names(dst), t.http.Names(dst), t.dns.Names(dst)
+	if sni == nil && host == nil && dns == nil {
+		return nil // without allocating: most destinations have no name
 	}
-	return &n
+	return &DestNames{SNI: sni, HTTPHost: host, DNS: dns}
 }
 
 // hostOnly strips a port from an HTTP Host value ("example.com:8080",
