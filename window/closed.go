@@ -22,13 +22,13 @@ type Closed struct {
 	count       int // keys, once a walk has reached the end; -1 before
 }
 
-// closedPart is one partial with its entries sorted by key and its flow
-// hashes grouped by entry.
+// closedPart is one partial with its entries moved into key order (entry
+// id i is the i-th key) and its flow hashes grouped by entry.
 type closedPart struct {
-	p     *partial
-	order []uint32 // entry ids in key order
-	off   []uint32 // flows of entry id: hashes[off[id]:off[id+1]]
-	hash  []uint32 // flow fingerprints
+	p    *partial
+	n    uint32   // entries
+	off  []uint32 // flows of entry id: hashes[off[id]:off[id+1]]
+	hash []uint32 // flow fingerprints
 }
 
 // Start and End bound the window.
@@ -110,7 +110,7 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 	n := 0
 	if len(c.parts) == 1 {
 		cp := c.parts[0]
-		for _, id := range cp.order {
+		for id := range cp.n {
 			if g != nil {
 				c.fill(g, cp, id, unique)
 			}
@@ -118,15 +118,15 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 				return
 			}
 		}
-		c.count = len(cp.order)
+		c.count = int(cp.n)
 		return
 	}
 	// k-way merge of the parts' sorted entries; equal keys merge.
-	heads := make([]int, len(c.parts))
+	heads := make([]uint32, len(c.parts))
 	cur := make([]*entry, len(c.parts)) // the head entry of each part, nil when done
 	for i, cp := range c.parts {
-		if len(cp.order) > 0 {
-			cur[i] = cp.p.ents.at(cp.order[0])
+		if cp.n > 0 {
+			cur[i] = cp.p.ents.at(0)
 		}
 	}
 	for {
@@ -147,7 +147,7 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 			if cur[i] == nil || (i != lo && cmpEntries(cp.p, cur[i], lp, le) != 0) {
 				continue
 			}
-			if id := cp.order[heads[i]]; g != nil {
+			if id := heads[i]; g != nil {
 				if first {
 					c.fill(g, cp, id, unique)
 					a = cp.p.toAcc(cur[i])
@@ -160,8 +160,8 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 				}
 			}
 			first = false
-			if heads[i]++; heads[i] < len(cp.order) {
-				cur[i] = cp.p.ents.at(cp.order[heads[i]])
+			if heads[i]++; heads[i] < cp.n {
+				cur[i] = cp.p.ents.at(heads[i])
 			} else {
 				cur[i] = nil
 			}
@@ -200,9 +200,12 @@ func (cp *closedPart) addUnique(g *Aggregate, id uint32) {
 	}
 }
 
-// prepare sorts p's entries by key and groups its flow hashes by entry.
+// prepare moves p's entries into key order and groups its flow hashes by
+// entry. The walks that follow then read the entries in memory order,
+// instead of one cache miss per entry and walk; p's key index is stale
+// afterwards (a closed partial is only read, then reset).
 func prepare(p *partial) *closedPart {
-	cp := &closedPart{p: p}
+	cp := &closedPart{p: p, n: p.ents.n}
 	n := p.ents.n
 	// Interned addresses (IPv6, the zero Addr) ranked in netip.Addr order.
 	ids := make([]uint32, p.addrs.n)
@@ -259,27 +262,54 @@ func prepare(p *partial) *closedPart {
 		}
 		return cmp.Compare(x.lo, y.lo)
 	})
-	cp.order = make([]uint32, n)
+	order := make([]uint32, n) // order[i]: the id of the i-th key
+	newID := make([]uint32, n)
 	for i := range sk {
-		cp.order[i] = sk[i].id
+		order[i] = sk[i].id
+		newID[sk[i].id] = uint32(i)
 	}
-	// Counting sort of the flow set by entry.
+	p.permute(order)
+	// Counting sort of the flow set by (new) entry id.
 	cp.off = make([]uint32, n+1)
 	for _, w := range p.flows {
 		if w != 0 {
-			cp.off[w>>32]++
+			cp.off[newID[w>>32-1]+1]++
 		}
 	}
 	for i := uint32(1); i <= n; i++ {
 		cp.off[i] += cp.off[i-1]
 	}
 	cp.hash = make([]uint32, cp.off[n])
-	next := slices.Clone(cp.off[:n])
+	next := order // done with: reused as the fill cursors
+	copy(next, cp.off[:n])
 	for _, w := range p.flows {
 		if w != 0 {
-			cp.hash[next[w>>32-1]] = uint32(w)
-			next[w>>32-1]++
+			id := newID[w>>32-1]
+			cp.hash[next[id]] = uint32(w)
+			next[id]++
 		}
 	}
 	return cp
+}
+
+// permute moves entry order[i] (and its unique count or sketch index) to
+// id i, following the permutation's cycles in place; order is destroyed.
+func (p *partial) permute(order []uint32) {
+	for i := range uint32(len(order)) {
+		if order[i] == i {
+			continue
+		}
+		e, u := *p.ents.at(i), *p.uniq.at(i)
+		j := i
+		for {
+			k := order[j]
+			order[j] = j
+			if k == i {
+				*p.ents.at(j), *p.uniq.at(j) = e, u
+				break
+			}
+			*p.ents.at(j), *p.uniq.at(j) = *p.ents.at(k), *p.uniq.at(k)
+			j = k
+		}
+	}
 }
