@@ -28,7 +28,21 @@ func ServicePorts() []uint16 {
 	return out
 }
 
-func isServicePort(p uint16) bool { return p != 0 && (p < 1024 || servicePorts[p]) }
+// servicePortBits is servicePorts and every port from 1 to 1023 as a bit
+// set: the initiator rule asks for both ports of every record, and a map
+// lookup was a noticeable part of the per-record cost.
+var servicePortBits = func() *[1 << 16 / 64]uint64 {
+	var b [1 << 16 / 64]uint64
+	for p := 1; p < 1024; p++ {
+		b[p/64] |= 1 << (p % 64)
+	}
+	for p := range servicePorts {
+		b[p/64] |= 1 << (p % 64)
+	}
+	return &b
+}()
+
+func isServicePort(p uint16) bool { return servicePortBits[p/64]&(1<<(p%64)) != 0 }
 
 const (
 	tcpSYN = 0x02

@@ -276,6 +276,11 @@ func prepare(p *partial) *closedPart {
 			cp.off[newID[w>>32-1]+1]++
 		}
 	}
+	for i := range n {
+		if p.ents.at(i).flags()&flagOne != 0 {
+			cp.off[i+1]++
+		}
+	}
 	for i := uint32(1); i <= n; i++ {
 		cp.off[i] += cp.off[i-1]
 	}
@@ -287,6 +292,11 @@ func prepare(p *partial) *closedPart {
 			id := newID[w>>32-1]
 			cp.hash[next[id]] = uint32(w)
 			next[id]++
+		}
+	}
+	for i := range n {
+		if p.ents.at(i).flags()&flagOne != 0 {
+			cp.hash[next[i]] = *p.uniq.at(i)
 		}
 	}
 	return cp

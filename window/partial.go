@@ -29,7 +29,7 @@ type partial struct {
 	lastID  uint8
 
 	ents   chunked[entry]
-	uniq   chunked[uint32] // local distinct flows per entry; with flagSketch, its index in sketches
+	uniq   chunked[uint32] // local distinct flows per entry; with flagSketch, its index in sketches; with flagOne, its flow's fingerprint
 	keyIdx table           // slot → tag << slotIDBits | entry id+1
 	wides  []acc           // full-precision totals of entries flagged wide
 
@@ -82,6 +82,9 @@ const (
 	flagSketch = 8
 	// flagSeeded: the entry's sketch holds its flow-set fingerprints too.
 	flagSeeded = 16
+	// flagOne: the entry has one distinct flow, whose fingerprint is in
+	// its uniq slot instead of the flow set.
+	flagOne = 32
 )
 
 func (e *entry) lgBytes() uint64   { return e.lg & mask48 }
@@ -306,13 +309,30 @@ func (p *partial) reset(start int64) {
 	p.nsketch = 0
 }
 
-// addFlowTo records flow hash fh for entry id (e): in the flow set, or in
-// the entry's sketch once it has one; an entry whose set count reaches
-// sketchAt gets one.
+// addFlowTo records flow hash fh for entry id (e): the first flow's
+// fingerprint in the entry's uniq slot (most keys of a window have one
+// flow: they never touch the flow set), the second and further ones in
+// the flow set, or in the entry's sketch once it has one; an entry whose
+// set count reaches sketchAt gets one.
 func (p *partial) addFlowTo(id uint32, e *entry, fh uint64) {
 	u := p.uniq.at(id)
-	if e.flags()&flagSketch != 0 {
+	switch f := e.flags(); {
+	case f&flagSketch != 0:
 		p.sketches[*u].Add(printHash(flowPrint(fh)))
+		return
+	case f&flagOne != 0:
+		fp := flowPrint(fh)
+		if fp == *u {
+			return
+		}
+		p.addPrint(uint64(id+1)<<32 | uint64(*u))
+		p.addPrint(uint64(id+1)<<32 | uint64(fp))
+		*u = 2
+		e.lst &^= flagOne << 56
+		return
+	case *u == 0:
+		*u = flowPrint(fh)
+		e.lst |= flagOne << 56
 		return
 	}
 	if p.addFlow(id, fh) {
@@ -349,6 +369,9 @@ func (p *partial) sketchOf(id uint32, e *entry) *uniq.Counter {
 func (p *partial) unique(id uint32, e *entry) uint64 {
 	c := p.sketchOf(id, e)
 	if c == nil {
+		if e.flags()&flagOne != 0 {
+			return 1
+		}
 		return uint64(*p.uniq.at(id))
 	}
 	if e.flags()&flagSeeded == 0 {
@@ -728,10 +751,17 @@ func (p *partial) mergeFrom(b *partial) bool {
 		a.merge(&ba)
 		p.store(e, &a)
 	}
+	// flowPrint of a 32-bit value is itself: fingerprints pass as hashes.
 	for _, w := range b.flows {
 		if w != 0 {
 			id := entMap[w>>32-1]
-			p.addFlowTo(id, p.ents.at(id), uint64(uint32(w))) // flowPrint of a 32-bit value is itself
+			p.addFlowTo(id, p.ents.at(id), uint64(uint32(w)))
+		}
+	}
+	for i := uint32(0); i < b.ents.n; i++ {
+		if b.ents.at(i).flags()&flagOne != 0 {
+			id := entMap[i]
+			p.addFlowTo(id, p.ents.at(id), uint64(*b.uniq.at(i)))
 		}
 	}
 	return true
@@ -758,7 +788,11 @@ func (p *partial) aggregates(size int64) []*Aggregate {
 		}
 	}
 	for i := uint32(0); i < p.ents.n; i++ {
-		if c := p.sketchOf(i, p.ents.at(i)); c != nil {
+		e := p.ents.at(i)
+		if e.flags()&flagOne != 0 {
+			aggs[i].Unique.Add(printHash(*p.uniq.at(i)))
+		}
+		if c := p.sketchOf(i, e); c != nil {
 			aggs[i].Unique.Merge(c)
 		}
 	}

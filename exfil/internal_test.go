@@ -40,3 +40,12 @@ func TestBlastRadius(t *testing.T) {
 		t.Errorf("unseen destination: %d sources", got)
 	}
 }
+
+func TestIsServicePort(t *testing.T) {
+	for p := range 1 << 16 {
+		want := p != 0 && (p < 1024 || servicePorts[uint16(p)])
+		if got := isServicePort(uint16(p)); got != want {
+			t.Fatalf("isServicePort(%d) = %v, want %v", p, got, want)
+		}
+	}
+}
