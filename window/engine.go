@@ -309,8 +309,8 @@ const PrefetchRun = 32
 // Prefetch reads (and changes nothing) the parts of the Writer's current
 // partial that adding obs will touch: for at most PrefetchRun
 // observations whose key is IPv4 and whose window is the one the Writer
-// added to last, the key index slot, then the entry and the flow-set slot
-// it leads to. A caller that adds observations one by one (AddMarked)
+// added to last, the key index slot, then the entry, its unique-flow slot
+// and the flow-set slot it leads to. A caller that adds observations one by one (AddMarked)
 // calls it on the next few first; AddBatch does.
 func (w *Writer) Prefetch(obs []Obs) {
 	p := w.last
@@ -358,7 +358,7 @@ func (w *Writer) Prefetch(obs []Obs) {
 			if s&^slotIDMask == tag {
 				id := s&slotIDMask - 1
 				if id < p.ents.n {
-					sum += p.ents.at(id).k2
+					sum += p.ents.at(id).k2 + *p.uniq.at(id)
 				}
 				sum += uint32(p.flows[mix(uint64(id+1)<<32|uint64(fps[i]))>>fshift&fmask])
 				break
