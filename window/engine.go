@@ -310,7 +310,8 @@ const PrefetchRun = 32
 // partial that adding obs will touch: for at most PrefetchRun
 // observations whose key is IPv4 and whose window is the one the Writer
 // added to last, the key index slot, then the entry, its unique-flow slot
-// and the flow-set slot it leads to. A caller that adds observations one by one (AddMarked)
+// and the flow-set slot it leads to, then the register of the entry's
+// sketch if it has one. A caller that adds observations one by one (AddMarked)
 // calls it on the next few first; AddBatch does.
 func (w *Writer) Prefetch(obs []Obs) {
 	p := w.last
@@ -320,6 +321,7 @@ func (w *Writer) Prefetch(obs []Obs) {
 	obs = obs[:min(len(obs), PrefetchRun)]
 	var khs [PrefetchRun]uint64
 	var fps [PrefetchRun]uint32
+	var ids [PrefetchRun]uint32 // entry id+1, 0 when not found
 	t := &p.keyIdx
 	var sum uint32
 	for i := range obs {
@@ -359,10 +361,21 @@ func (w *Writer) Prefetch(obs []Obs) {
 				id := s&slotIDMask - 1
 				if id < p.ents.n {
 					sum += p.ents.at(id).k2 + *p.uniq.at(id)
+					ids[i] = id + 1
 				}
 				sum += uint32(p.flows[mix(uint64(id+1)<<32|uint64(fps[i]))>>fshift&fmask])
 				break
 			}
+		}
+	}
+	// The registers of busy keys' sketches (their entries are in cache
+	// by now, or on their way).
+	for i, id := range ids[:len(obs)] {
+		if id == 0 {
+			continue
+		}
+		if e := p.ents.at(id - 1); e.flags()&flagSketch != 0 {
+			sum += uint32(p.sketches[*p.uniq.at(id - 1)].Peek(printHash(fps[i])))
 		}
 	}
 	w.touched += sum

@@ -47,6 +47,17 @@ type Counter struct {
 	dense bool
 }
 
+// Peek reads, and changes nothing, the state Add(h) would update first:
+// the register of h when c is a sketch. A caller that adds to many
+// counters at random calls it ahead of Add, so that the cache miss of
+// the register overlaps with other work.
+func (c *Counter) Peek(h uint64) uint8 {
+	if c.dense {
+		return c.regs[h>>rankBits]
+	}
+	return c.n
+}
+
 // Add counts the hash h. Adding a hash that was already counted changes
 // nothing. Add does not allocate except the first time a counter goes
 // beyond inlineCap (8) and beyond ExactLimit distinct values, and not even

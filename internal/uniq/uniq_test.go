@@ -480,3 +480,19 @@ func TestMemory(t *testing.T) {
 		t.Errorf("register array = %d bytes, documented 16384", got)
 	}
 }
+
+func TestPeekChangesNothing(t *testing.T) {
+	var c, ref Counter
+	for i := range uint64(5000) {
+		h := i * 0x9e3779b97f4a7c15
+		c.Peek(h)
+		c.Add(h)
+		ref.Add(h)
+		if i%500 == 0 && c.Count() != ref.Count() {
+			t.Fatalf("after %d adds: %d with Peek, %d without", i+1, c.Count(), ref.Count())
+		}
+	}
+	if !c.Exact() && c.Peek(0x1234) != c.Peek(0x1234) {
+		t.Fatal("Peek is not stable")
+	}
+}
