@@ -139,12 +139,21 @@ type engineAgg struct {
 	w      []*window.Writer
 	extra  int  // prefill observations beyond one per key
 	batch  bool // add with AddBatch (prefetching) instead of Add
+	byKey  bool // keys partitioned over the Writers (the stream is routed)
 	closed []*window.Aggregate
 }
 
 func newEngineAgg(p int) (aggregator, error) { return newEngine(p, false) }
 
 func newEngineBatchAgg(p int) (aggregator, error) { return newEngine(p, true) }
+
+func newEngineByKeyAgg(p int) (aggregator, error) {
+	x, err := newEngine(p, true)
+	if x != nil {
+		x.byKey = true
+	}
+	return x, err
+}
 
 func newEngine(p int, batch bool) (*engineAgg, error) {
 	x := &engineAgg{batch: batch}
@@ -160,6 +169,13 @@ func newEngine(p int, batch bool) (*engineAgg, error) {
 }
 
 func (x *engineAgg) prefill(s *obsStream) {
+	if x.byKey {
+		for k := range s.keys {
+			o := prefillObs(uint32(k))
+			x.w[k%len(x.w)].Add(&o)
+		}
+		return
+	}
 	x.extra = (len(x.w) - 1) * s.keys
 	for _, w := range x.w {
 		for k := range s.keys {
@@ -288,13 +304,44 @@ func (a *keyedArray) records() (uint64, error) {
 	return n, nil
 }
 
-// aggregators are the implementations BenchmarkAggregator compares.
+// routed returns s partitioned by key over p goroutines, as the
+// collector's lanes partition records: chunk k of the result (see
+// addChunk) holds only keys k%p ≡ key mod p, in stream order, each
+// goroutine's part repeated as needed to fill its chunks (the hottest
+// keys make the parts unequal). Each goroutine then holds a partial of
+// its keys only, instead of every key.
+func (s *obsStream) routed(p int) *obsStream {
+	if p == 1 {
+		return s
+	}
+	parts := make([][]int, p)
+	for i := range s.obs {
+		g := int(s.idx[i]) % p
+		parts[g] = append(parts[g], i)
+	}
+	out := &obsStream{keys: s.keys, obs: make([]window.Obs, len(s.obs)), idx: make([]uint32, len(s.obs))}
+	next := make([]int, p)
+	for k := range len(s.obs) / aggChunk {
+		g := k % p
+		for j := k * aggChunk; j < (k+1)*aggChunk; j++ {
+			i := parts[g][next[g]%len(parts[g])]
+			next[g]++
+			out.obs[j], out.idx[j] = s.obs[i], s.idx[i]
+		}
+	}
+	return out
+}
+
+// aggregators are the implementations BenchmarkAggregator compares:
+// engine-batch adds with Writer.AddBatch, engine-bykey too on a stream
+// partitioned by key (routed).
 var aggregators = []struct {
 	name string
 	new  func(p int) (aggregator, error)
 }{
 	{"engine", newEngineAgg},
 	{"engine-batch", newEngineBatchAgg},
+	{"engine-bykey", newEngineByKeyAgg},
 	{"window", newWindowAgg},
 	{"mutexmap", newMutexMap},
 	{"ceiling", newKeyedArray},
@@ -362,6 +409,10 @@ func BenchmarkAggregator(b *testing.B) {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			for _, p := range ps {
 				b.Run(fmt.Sprintf("goroutines=%d", p), func(b *testing.B) {
+					s := s
+					if impl.name == "engine-bykey" {
+						s = s.routed(p)
+					}
 					a, perKey, err := prefillAgg(impl.new, p, s)
 					if err != nil {
 						b.Fatal(err)
