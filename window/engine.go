@@ -52,18 +52,34 @@ import (
 //
 // A partial keeps an IPv4 address as its own 32-bit value, interns other
 // addresses (IPv6) into 32-bit ids and application protocols into 8-bit
-// ids, so a key is 12 bytes; a key's totals are one
-// 64-byte entry (values that do not fit its packed fields, such as more
-// than 2^32 packets or a first-seen time over 39 hours before the window,
-// move that entry to a full-precision side slice) plus a 4-byte local
-// unique count and its index slot. unique_flows is a set of (entry, flow
-// fingerprint) pairs, one 8-byte word a slot at most 7/8 full, where the
-// fingerprint is 32 bits of FlowHash: exact up to fingerprint collisions
-// within one key (probability 2^-32 per pair of its flows), merged by set
-// union, so the aggregates of split keys are as exact. At close the
-// fingerprints, widened again by a mixer, feed each Aggregate's
-// uniq.Counter: the same count as the reference Aggregator's in its exact
-// range (up to 64 flows), an estimate of the same set beyond it.
+// ids, so a key is 12 bytes; a key's totals are one 64-byte entry (values
+// that do not fit its packed fields, such as more than 2^32 packets or a
+// first-seen time over 39 hours before the window, move that entry to a
+// full-precision side slice), a 4-byte unique-flow slot and a 4-byte
+// index slot (tagged with 6 bits of the key's hash, so that a lookup
+// loads one entry), about 76 bytes a key in all at 10^6 keys.
+//
+// unique_flows is kept as 32-bit fingerprints of FlowHash: a key's first
+// fingerprint in its unique-flow slot, its second to 1024th in a set of
+// (entry, fingerprint) pairs (one 8-byte word a slot, at most 7/8 full),
+// and from then on in a HyperLogLog sketch of its own, which a busy key's
+// records update in cache instead of a random slot of the window-sized
+// set. All three merge by union, so the aggregates of keys split across
+// Writers are as exact as the others; the fingerprints are exact up to
+// collisions within one key (probability 2^-32 per pair of its flows). At
+// close they feed each Aggregate's uniq.Counter, widened again by a mixer:
+// the same count as the reference Aggregator's in its exact range (up to
+// 64 flows), an estimate of the same set beyond it. An early snapshot of
+// a sketched key first adds its fingerprints from the set to its sketch
+// (one pass over the set, once per key and window).
+//
+// When a window closes, each partial's entries are permuted in place into
+// key order, so the walks of Closed read memory in order.
+//
+// AddBatch (and Prefetch, for a caller that adds one at a time) reads the
+// index slots, entries and flow-set slots of a run of observations before
+// adding them, so that their cache misses overlap: on a window of 10^6
+// keys, most of an Add is waiting for memory.
 //
 // Keys that cannot be interned (an address with a zone, a 256th distinct
 // application protocol or a 67,108,863rd key in one Writer's window) are
