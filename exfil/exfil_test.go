@@ -516,6 +516,14 @@ func TestWriterNoAllocSteadyState(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, func() { w.Observe(&r) }); n != 0 {
 		t.Errorf("Writer.Observe allocates %v times per record for a known key", n)
 	}
+	run := make([]flowsrc.Record, 100)
+	for i := range run {
+		run[i] = rec("10.0.0."+strconv.Itoa(i%7), uint16(50000+i), "198.51.100.7", 443, 1000, t0.Add(time.Minute))
+	}
+	w.ObserveBatch(run)
+	if n := testing.AllocsPerRun(100, func() { w.ObserveBatch(run) }); n != 0 {
+		t.Errorf("Writer.ObserveBatch allocates %v times per run of known keys", n)
+	}
 }
 
 // TestDomainIOCOnSensorNames: a sensor record whose SNI is a subdomain of
