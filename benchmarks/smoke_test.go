@@ -150,8 +150,12 @@ func sums(t *testing.T, a aggregator, keys int) []counters {
 	out := make([]counters, keys)
 	switch a := a.(type) {
 	case *engineAgg:
-		// Every Writer opened every key: take the extra openings out.
+		// Every Writer opened every key (unless partitioned by key): take
+		// the extra openings out.
 		extra := uint64(len(a.w) - 1)
+		if a.byKey {
+			extra = 0
+		}
 		o := prefillObs(0)
 		for _, ag := range a.flush() {
 			c := &out[keyNumber(&ag.Key)]
@@ -243,6 +247,25 @@ func TestIOCSmoke(t *testing.T) {
 		}
 		if n != uint64(d.hits) {
 			t.Errorf("goroutines=%d: %d hits, want %d", p, n, d.hits)
+		}
+	}
+}
+
+// TestRoutedStream checks the partition of engine-bykey's stream: chunk k
+// holds only keys congruent to k mod p, and as many observations as the
+// stream.
+func TestRoutedStream(t *testing.T) {
+	s := newObsStream(4*aggChunk, 1000)
+	r := s.routed(2)
+	if len(r.obs) != len(s.obs) {
+		t.Fatalf("%d observations, want %d", len(r.obs), len(s.obs))
+	}
+	for i, k := range r.idx {
+		if g := i / aggChunk % 2; int(k)%2 != g {
+			t.Fatalf("observation %d (chunk of goroutine %d) has key %d", i, g, k)
+		}
+		if keyNumber(&r.obs[i].Key) != k {
+			t.Fatalf("observation %d: key %d, index %d", i, keyNumber(&r.obs[i].Key), k)
 		}
 	}
 }
