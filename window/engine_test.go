@@ -721,3 +721,39 @@ func TestAddBatchMatchesAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeSketchIntoOneFlow: merging a partial whose key has a sketch
+// into one where the key has a single flow (held in its unique-flow slot)
+// keeps that flow.
+func TestMergeSketchIntoOneFlow(t *testing.T) {
+	base := t0.Truncate(15 * time.Minute).Add(time.Minute)
+	k := Key{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("203.0.113.9"), DstPort: 443, Proto: 6}
+	for _, streamed := range []bool{false, true} {
+		var s sink
+		e := newEngine(&s, streamed, WithLateness(time.Hour))
+		big, small := e.NewWriter(), e.NewWriter()
+		var want uniq.Counter
+		// big: many other keys (so that it is the merge base) and k once.
+		for i := range 3000 {
+			o := &Obs{Key: Key{Src: netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), Dst: k.Dst, DstPort: 443, Proto: 6}, End: base, Upload: 1, FlowHash: uint64(i)}
+			big.Add(o)
+		}
+		big.Add(&Obs{Key: k, End: base, Upload: 1, FlowHash: 0xfeed})
+		want.Add(printHash(flowPrint(0xfeed)))
+		for i := range 2 * sketchAt {
+			h := uint64(i+1) * 0x9e3779b97f4a7c15
+			small.Add(&Obs{Key: k, End: base, Upload: 1, FlowHash: h})
+			want.Add(printHash(flowPrint(h)))
+		}
+		big.Close()
+		small.Close()
+		e.Flush()
+		i := slices.IndexFunc(s.aggs, func(a *Aggregate) bool { return a.Key == k })
+		if i < 0 {
+			t.Fatalf("streamed %v: no aggregate for %v", streamed, k)
+		}
+		if got := s.aggs[i].Unique.Count(); got != want.Count() {
+			t.Errorf("streamed %v: unique %d, want %d", streamed, got, want.Count())
+		}
+	}
+}

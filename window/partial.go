@@ -737,8 +737,14 @@ func (p *partial) mergeFrom(b *partial) bool {
 		id, e, _ := p.lookup(kh, src, dst, be.k2&^0xff|uint32(app), f) // cannot be full: see above
 		entMap[i] = id
 		if bs := b.sketchOf(i, be); bs != nil {
-			if e.flags()&flagSketch == 0 {
-				p.toSketch(e, p.uniq.at(id))
+			if f := e.flags(); f&flagSketch == 0 {
+				u := p.uniq.at(id)
+				fp := *u
+				p.toSketch(e, u)
+				if f&flagOne != 0 { // its one flow moves into the sketch
+					e.lst &^= flagOne << 56
+					p.sketchOf(id, e).Add(printHash(fp))
+				}
 			}
 			p.sketchOf(id, e).Merge(bs)
 		}
