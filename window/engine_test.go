@@ -494,17 +494,19 @@ func TestEntrySize(t *testing.T) {
 
 func unsafeSizeofEntry() uintptr { return unsafe.Sizeof(entry{}) }
 
-// uniqueClose: exact counts agree while the reference is exact (<= 64),
-// then within its 2% estimate error.
 // uniqueClose: the engine keeps 32-bit fingerprints of the flow hashes,
-// so its counts equal the reference's in the exact range and are HLL
-// estimates of the same set (within 2%) beyond it.
+// so its counts equal the reference's in the exact range (<= 64); beyond
+// it both are HyperLogLog estimates of the same set from different hashes
+// (about 0.8% standard error each, so their difference about 1.15%): 5%
+// is over four of its standard deviations. (2% failed about once in a
+// few hundred concurrent runs, whose accepted records vary with timing.)
+// The union itself is pinned exactly by TestEngineSketchUnion.
 func uniqueClose(exact, ref uint64) bool {
 	if exact <= 64 {
 		return exact == ref
 	}
 	d := float64(ref) - float64(exact)
-	return d <= 0.02*float64(exact) && -d <= 0.02*float64(exact)
+	return d <= 0.05*float64(exact) && -d <= 0.05*float64(exact)
 }
 
 // TestEngineMarkMerges: a key split across Writers ends with the highest
