@@ -1,17 +1,45 @@
 package uniq
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+)
 
 // alphaInf is the HyperLogLog bias constant for m → ∞: 1/(2 ln 2).
 var alphaInf = 1 / (2 * math.Ln2)
 
-// histogram returns C, where C[k] is the number of registers equal to k.
-func (r *registers) histogram() *[64]int {
-	var c [64]int
-	for _, v := range r {
-		c[v&63]++
+// histogram fills c with C, where C[k] is the number of registers equal to
+// k.
+//
+// Most registers of a sketch with up to some thousands of values are 0:
+// eight of them are read at once and their zero bytes counted with bit
+// arithmetic, so the loop does not wait on c[0]'s increment for every
+// register.
+func (r *registers) histogram(c *[64]int) {
+	*c = [64]int{}
+	zeros := 0
+	for i := 0; i < len(r); i += 8 {
+		w := binary.LittleEndian.Uint64(r[i:])
+		if w == 0 {
+			zeros += 8
+			continue
+		}
+		// 0x80 in each zero byte of w, counted at once; the others one by one.
+		const lo7, hi1 = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+		z := ^(((w & lo7) + lo7) | w | lo7)
+		if z == 0 { // a full sketch: no zero byte
+			for _, v := range r[i : i+8] {
+				c[v&63]++
+			}
+			continue
+		}
+		zeros += bits.OnesCount64(z)
+		for nz := ^z & hi1; nz != 0; nz &= nz - 1 {
+			c[w>>(bits.TrailingZeros64(nz)&^7)&63]++
+		}
 	}
-	return &c
+	c[0] += zeros
 }
 
 // estimate returns the cardinality estimate of Ertl's improved raw
@@ -23,7 +51,8 @@ func (r *registers) histogram() *[64]int {
 //
 // It is +Inf when every register holds q+1 and 0 when all are zero.
 func (r *registers) estimate() float64 {
-	c := r.histogram()
+	var c [64]int
+	r.histogram(&c)
 	const m = float64(numRegs)
 	z := m * tau(1-float64(c[maxRank])/m)
 	for k := rankBits; k >= 1; k-- {

@@ -500,3 +500,23 @@ func TestPeekChangesNothing(t *testing.T) {
 		t.Fatalf("exact %v, count %d after Peeks, %d before", c.Exact(), c.Count(), before)
 	}
 }
+
+// TestHistogram compares the word-at-a-time histogram with a plain count
+// on sparse and dense registers.
+func TestHistogram(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, fill := range []int{0, 1, 100, 3000, numRegs} {
+		var regs registers
+		for range fill {
+			regs[r.IntN(numRegs)] = uint8(1 + r.IntN(maxRank))
+		}
+		var want [64]int
+		for _, v := range regs {
+			want[v&63]++
+		}
+		var got [64]int
+		if regs.histogram(&got); got != want {
+			t.Errorf("fill %d: histogram differs", fill)
+		}
+	}
+}
