@@ -243,25 +243,13 @@ func prepare(p *partial) *closedPart {
 	for r, id := range appIDs {
 		appRank[id] = uint8(r)
 	}
-	type sortKey struct {
-		src, dst uint64 // sortable addresses
-		lo, id   uint32 // dst port << 16 | proto << 8 | app rank
-	}
 	sk := make([]sortKey, n)
 	for i := range n {
 		e := p.ents.at(i)
 		sk[i] = sortKey{src: sortable(e.src, e.flags()&flagSrcID != 0), dst: sortable(e.dst, e.flags()&flagDstID != 0),
 			lo: e.k2&^0xff | uint32(appRank[e.app()]), id: i}
 	}
-	slices.SortFunc(sk, func(x, y sortKey) int {
-		if c := cmp.Compare(x.src, y.src); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(x.dst, y.dst); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.lo, y.lo)
-	})
+	sk = radixSort(sk, make([]sortKey, n))
 	order := make([]uint32, n) // order[i]: the id of the i-th key
 	newID := make([]uint32, n)
 	for i := range sk {
