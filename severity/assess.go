@@ -85,85 +85,161 @@ var basePoints = [...]int{None: 0, Low: 40, Medium: 55, High: 70, Critical: 80}
 // confidence of the verdict, with its reasons, as the package
 // documentation specifies. Any IOC match makes it critical with
 // confidence [IOCConfidence]. p should be valid (see [Policy.Validate]);
-// Assess does not check it. Assess allocates its reasons; on the hot path
-// use [Evaluate] first and call Assess for aggregates that alert.
+// Assess does not check it. Assess allocates its rule and reasons (two
+// allocations: one string they share, and the slice); on the hot path use
+// [Evaluate] first and call Assess for aggregates that alert.
 func Assess(p Policy, in Input) Assessment {
 	level, _ := Evaluate(&p, in.Upload, in.Download)
+	var buf [768]byte
+	b := buf[:0]
+	var t pieces
 	if in.IOCMatches > 0 {
-		a := Assessment{Level: Critical, Confidence: IOCConfidence, Rule: IOCRule}
-		n := "1 IOC match"
 		if in.IOCMatches > 1 {
-			n = strconv.Itoa(in.IOCMatches) + " IOC matches"
+			b = strconv.AppendInt(b, int64(in.IOCMatches), 10)
+			b = append(b, " IOC matches"...)
+		} else {
+			b = append(b, "1 IOC match"...)
 		}
-		a.Reasons = append(a.Reasons, n+" on the destination: critical whatever the ratio and volume, confidence 0.99")
+		b = append(b, " on the destination: critical whatever the ratio and volume, confidence 0.99"...)
+		t.end(b)
 		if level != None {
 			r, _, _ := bestRule(p.rules(level), in.Upload, in.Download)
-			a.Reasons = append(a.Reasons, "behaviour alone: "+ruleReason(level, r, in))
+			b = append(b, "behaviour alone: "...)
+			b = appendRuleReason(b, level, r, in)
+			t.end(b)
 		}
-		return a
+		return Assessment{Level: Critical, Confidence: IOCConfidence, Rule: IOCRule, Reasons: t.strings(b)}
 	}
 	if level == None {
-		return Assessment{Reasons: []string{"no rule met: ratio " + ratioText(in.Upload, in.Download) +
-			", upload " + amount(in.Upload, MB)}}
+		b = append(b, "no rule met: ratio "...)
+		b = appendRatio(b, in.Upload, in.Download)
+		b = append(b, ", upload "...)
+		b = appendAmount(b, in.Upload, MB)
+		t.end(b)
+		return Assessment{Reasons: t.strings(b)}
 	}
 
 	r, rp, vp := bestRule(p.rules(level), in.Upload, in.Download)
-	a := Assessment{Level: level, Rule: level.String() + ": " + r.String(), Reasons: make([]string, 0, 12)}
+	// The first piece is the rule, the others the reasons.
+	b = append(b, level.String()...)
+	b = append(b, ": "...)
+	b = appendRule(b, r)
+	t.end(b)
 	points := basePoints[level]
-	a.Reasons = append(a.Reasons, ruleReason(level, r, in)+", base "+pointsText(points))
-	add := func(pts int, why string) {
-		points += pts
-		sign := "+"
-		if pts < 0 {
-			sign, pts = "-", -pts
-		}
-		a.Reasons = append(a.Reasons, why+": "+sign+pointsText(pts))
-	}
+	b = appendRuleReason(b, level, r, in)
+	b = append(b, ", base "...)
+	b = appendPoints(b, points)
+	t.end(b)
 
 	if rp > 0 {
 		if in.Download == 0 {
-			add(rp, "nothing downloaded (ratio unbounded)")
+			b = append(b, "nothing downloaded (ratio unbounded)"...)
 		} else {
-			add(rp, "ratio at least "+strconv.Itoa(1<<rp)+"x the rule's "+strconv.FormatUint(r.Ratio, 10)+":1")
+			b = append(b, "ratio at least "...)
+			b = strconv.AppendInt(b, 1<<rp, 10)
+			b = append(b, "x the rule's "...)
+			b = strconv.AppendUint(b, r.Ratio, 10)
+			b = append(b, ":1"...)
 		}
+		b = t.score(b, &points, rp)
 	}
 	if vp > 0 {
-		add(vp, "upload at least "+strconv.Itoa(1<<vp)+"x the rule's "+amount(r.MinUploadBytes, r.MinUploadBytes))
+		b = append(b, "upload at least "...)
+		b = strconv.AppendInt(b, 1<<vp, 10)
+		b = append(b, "x the rule's "...)
+		b = appendAmount(b, r.MinUploadBytes, r.MinUploadBytes)
+		b = t.score(b, &points, vp)
 	}
-	switch n := strconv.FormatUint(in.FlowCount, 10); {
-	case in.FlowCount >= 100:
-		add(flowsPoints100, "sustained: "+n+" flow records (>= 100)")
-	case in.FlowCount >= 10:
-		add(flowsPoints10, "sustained: "+n+" flow records (>= 10)")
+	if in.FlowCount >= 10 {
+		b = append(b, "sustained: "...)
+		b = strconv.AppendUint(b, in.FlowCount, 10)
+		if in.FlowCount >= 100 {
+			b = append(b, " flow records (>= 100)"...)
+			b = t.score(b, &points, flowsPoints100)
+		} else {
+			b = append(b, " flow records (>= 10)"...)
+			b = t.score(b, &points, flowsPoints10)
+		}
 	}
 	if in.UniqueFlows >= 10 {
-		add(uniquePoints, strconv.FormatUint(in.UniqueFlows, 10)+" distinct connections (>= 10)")
+		b = strconv.AppendUint(b, in.UniqueFlows, 10)
+		b = append(b, " distinct connections (>= 10)"...)
+		b = t.score(b, &points, uniquePoints)
 	}
 	if in.OffHours {
-		add(offHoursPoints, "upload outside working hours")
+		b = append(b, "upload outside working hours"...)
+		b = t.score(b, &points, offHoursPoints)
 	}
-	switch n := strconv.Itoa(in.BlastRadius); {
-	case in.BlastRadius >= 10:
-		add(blastPoints10, n+" internal sources upload to this destination (>= 10)")
-	case in.BlastRadius >= 3:
-		add(blastPoints3, n+" internal sources upload to this destination (>= 3)")
+	if in.BlastRadius >= 3 {
+		b = strconv.AppendInt(b, int64(in.BlastRadius), 10)
+		if in.BlastRadius >= 10 {
+			b = append(b, " internal sources upload to this destination (>= 10)"...)
+			b = t.score(b, &points, blastPoints10)
+		} else {
+			b = append(b, " internal sources upload to this destination (>= 3)"...)
+			b = t.score(b, &points, blastPoints3)
+		}
 	}
 	if in.FirstSeenDest {
-		add(firstSeenPoints, "first contact between this source and destination")
+		b = append(b, "first contact between this source and destination"...)
+		b = t.score(b, &points, firstSeenPoints)
 	}
 	if in.BaselineMultiple >= 5 {
-		add(baselinePoints, "upload "+strconv.FormatFloat(in.BaselineMultiple, 'f', 1, 64)+"x the source's baseline (>= 5x)")
+		b = append(b, "upload "...)
+		b = strconv.AppendFloat(b, in.BaselineMultiple, 'f', 1, 64)
+		b = append(b, "x the source's baseline (>= 5x)"...)
+		b = t.score(b, &points, baselinePoints)
 	}
 	if in.FlowCount <= 1 {
-		add(singleFlowPoints, "single flow record: thin evidence")
+		b = append(b, "single flow record: thin evidence"...)
+		b = t.score(b, &points, singleFlowPoints)
 	}
 
 	if points > maxPoints {
 		points = maxPoints
-		a.Reasons = append(a.Reasons, "behavioural confidence capped at "+pointsText(maxPoints))
+		b = append(b, "behavioural confidence capped at "...)
+		b = appendPoints(b, maxPoints)
+		t.end(b)
 	}
-	a.Confidence = float64(points) / 100
-	return a
+	all := t.strings(b)
+	return Assessment{Level: level, Confidence: float64(points) / 100, Rule: all[0], Reasons: all[1:]}
+}
+
+// pieces are the texts of an Assessment, built in one buffer: each text
+// is appended to it, then ended with end; strings cuts them out of one
+// string.
+type pieces struct {
+	ends [16]int // where each text ends in the buffer
+	n    int
+}
+
+func (t *pieces) end(b []byte) {
+	t.ends[t.n] = len(b)
+	t.n++
+}
+
+// score appends ": +0.05" to b for a reason that adds pts hundredths
+// (removes, when negative) to *points, and ends the reason.
+func (t *pieces) score(b []byte, points *int, pts int) []byte {
+	*points += pts
+	sign := byte('+')
+	if pts < 0 {
+		sign, pts = '-', -pts
+	}
+	b = appendPoints(append(b, ':', ' ', sign), pts)
+	t.end(b)
+	return b
+}
+
+// strings returns the texts of b, cut from one string.
+func (t *pieces) strings(b []byte) []string {
+	s := string(b)
+	out := make([]string, t.n)
+	start := 0
+	for i, e := range t.ends[:t.n] {
+		out[i], start = s[start:e], e
+	}
+	return out
 }
 
 // bestRule returns, among the rules of rs that the flow meets, the one it
@@ -213,35 +289,47 @@ func volumeDoublings(min, up uint64) int {
 	return k
 }
 
-// ruleReason explains why the flow meets rule r of level l, as
+// appendRuleReason appends why the flow meets rule r of level l, as
 // "ratio 12.00:1 >= 10:1 and upload 120.00 MB >= 100.00 MB: critical rule".
-func ruleReason(l Level, r Rule, in Input) string {
-	return "ratio " + ratioText(in.Upload, in.Download) + " >= " + strconv.FormatUint(r.Ratio, 10) +
-		":1 and upload " + amount(in.Upload, r.MinUploadBytes) + " >= " + amount(r.MinUploadBytes, r.MinUploadBytes) +
-		": " + l.String() + " rule"
+func appendRuleReason(b []byte, l Level, r Rule, in Input) []byte {
+	b = append(b, "ratio "...)
+	b = appendRatio(b, in.Upload, in.Download)
+	b = append(b, " >= "...)
+	b = strconv.AppendUint(b, r.Ratio, 10)
+	b = append(b, ":1 and upload "...)
+	b = appendAmount(b, in.Upload, r.MinUploadBytes)
+	b = append(b, " >= "...)
+	b = appendAmount(b, r.MinUploadBytes, r.MinUploadBytes)
+	b = append(b, ": "...)
+	b = append(b, l.String()...)
+	return append(b, " rule"...)
 }
 
-// ratioText shows the upload ratio with two decimals.
-func ratioText(up, down uint64) string {
-	s := strconv.FormatFloat(UploadRatio(up, down), 'f', 2, 64) + ":1"
+// appendRatio appends the upload ratio with two decimals.
+func appendRatio(b []byte, up, down uint64) []byte {
+	b = strconv.AppendFloat(b, UploadRatio(up, down), 'f', 2, 64)
+	b = append(b, ":1"...)
 	if down == 0 {
-		s += " (nothing downloaded)"
+		b = append(b, " (nothing downloaded)"...)
 	}
-	return s
+	return b
 }
 
-// amount shows n bytes in MB with two decimals ("120.00 MB"), or in bytes
-// ("1500 B") when the threshold it is compared with is below 1 MB, where
-// MB would round the comparison away.
-func amount(n, threshold uint64) string {
+// appendAmount appends n bytes in MB with two decimals ("120.00 MB"), or
+// in bytes ("1500 B") when the threshold it is compared with is below
+// 1 MB, where MB would round the comparison away.
+func appendAmount(b []byte, n, threshold uint64) []byte {
 	if threshold < MB {
-		return strconv.FormatUint(n, 10) + " B"
+		b = strconv.AppendUint(b, n, 10)
+		return append(b, " B"...)
 	}
-	return strconv.FormatFloat(Megabytes(n), 'f', 2, 64) + " MB"
+	b = strconv.AppendFloat(b, Megabytes(n), 'f', 2, 64)
+	return append(b, " MB"...)
 }
 
-// pointsText shows hundredths as a decimal: 5 is "0.05", 80 is "0.80".
-func pointsText(p int) string {
-	s := strconv.Itoa(100 + p%100)[1:]
-	return strconv.Itoa(p/100) + "." + s
+// appendPoints appends hundredths as a decimal: 5 is "0.05", 80 is
+// "0.80". p must not be negative.
+func appendPoints(b []byte, p int) []byte {
+	b = strconv.AppendInt(b, int64(p/100), 10)
+	return append(b, '.', byte('0'+p%100/10), byte('0'+p%10))
 }

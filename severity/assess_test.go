@@ -322,3 +322,16 @@ func BenchmarkAssess(b *testing.B) {
 		Assess(p, in)
 	}
 }
+
+// TestAssessAllocs pins Assess at two allocations (the string its rule
+// and reasons share, and the slice of reasons) with every reason present.
+func TestAssessAllocs(t *testing.T) {
+	p := DefaultPolicy()
+	in := Input{Upload: 4000 * MB, FlowCount: 500, UniqueFlows: 120, OffHours: true, BlastRadius: 12, FirstSeenDest: true, BaselineMultiple: 7.5}
+	if a := Assess(p, in); len(a.Reasons) != 10 {
+		t.Fatalf("%d reasons, want 10: %q", len(a.Reasons), a.Reasons)
+	}
+	if n := testing.AllocsPerRun(100, func() { Assess(p, in) }); n > 2 {
+		t.Errorf("Assess allocates %v times, want 2", n)
+	}
+}

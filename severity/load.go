@@ -362,18 +362,21 @@ func parseSizeString(s string) (uint64, string) {
 
 // formatSize writes n with the largest unit that divides it exactly; the
 // result parses back to n with parseSizeString.
-func formatSize(n uint64) string {
+func formatSize(n uint64) string { return string(appendSize(nil, n)) }
+
+// appendSize appends n as formatSize writes it.
+func appendSize(b []byte, n uint64) []byte {
 	if n != 0 {
 		for _, u := range [...]struct {
 			name string
 			mult uint64
 		}{{"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}} {
 			if n%u.mult == 0 {
-				return strconv.FormatUint(n/u.mult, 10) + u.name
+				return append(strconv.AppendUint(b, n/u.mult, 10), u.name...)
 			}
 		}
 	}
-	return strconv.FormatUint(n, 10) + "B"
+	return append(strconv.AppendUint(b, n, 10), 'B')
 }
 
 // scalar returns the text of a JSON string (unquoted) or number; ok is

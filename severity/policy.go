@@ -43,7 +43,15 @@ func (r Rule) Matches(up, down uint64) bool {
 // largest unit of [LoadPolicy] (KB, MB, GB, TB: powers of 1024) that
 // divides them exactly, else bytes ("upload>=1500B").
 func (r Rule) String() string {
-	return "ratio>=" + strconv.FormatUint(r.Ratio, 10) + ":1 and upload>=" + formatSize(r.MinUploadBytes)
+	return string(appendRule(nil, r))
+}
+
+// appendRule appends r as [Rule.String] writes it.
+func appendRule(b []byte, r Rule) []byte {
+	b = append(b, "ratio>="...)
+	b = strconv.AppendUint(b, r.Ratio, 10)
+	b = append(b, ":1 and upload>="...)
+	return appendSize(b, r.MinUploadBytes)
 }
 
 // Policy is the severity ladder. Each rung holds one or more rules, OR-ed;

@@ -299,7 +299,7 @@ func (p *partial) reset(start int64) {
 	p.apps, p.appHash = p.apps[:1], p.appHash[:1]
 	p.lastApp, p.lastID = "", 0
 	p.ents.n, p.uniq.n = 0, 0
-	p.keyIdx.init(uint8(64 - p.keyIdx.shift))
+	p.keyIdx.init(10)
 	p.wides = p.wides[:0]
 	clear(p.flows)
 	p.nflow = 0
@@ -536,7 +536,12 @@ func (p *partial) lookup(kh uint64, src, dst, k2 uint32, af uint8) (id uint32, e
 
 func (p *partial) growKeys() {
 	t := &p.keyIdx
-	t.slots = make([]uint32, 2*len(t.slots))
+	if n := 2 * len(t.slots); cap(t.slots) >= n {
+		t.slots = t.slots[:n] // a recycled partial's table (see reset)
+		clear(t.slots)
+	} else {
+		t.slots = make([]uint32, n)
+	}
 	t.shift--
 	mask := uint64(len(t.slots) - 1)
 	for id := uint32(0); id < p.ents.n; id++ {
