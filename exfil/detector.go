@@ -351,6 +351,10 @@ func (d *Detector) iocMatches(dst netip.Addr, names *DestNames, t time.Time) (ma
 // flowHash hashes the normalised 5-tuple (client ip/port, server ip/port,
 // proto): both directions of one connection give the same hash.
 func flowHash(client, server netip.Addr, cport, sport uint16, proto uint8) uint64 {
+	if client.Is4() && server.Is4() {
+		c, s := client.As4(), server.As4()
+		return uniq.Hash64V4Tuple(binary.BigEndian.Uint32(c[:]), binary.BigEndian.Uint32(s[:]), cport, sport, proto)
+	}
 	var b [37]byte
 	c16, s16 := client.As16(), server.As16()
 	copy(b[0:16], c16[:])

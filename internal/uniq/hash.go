@@ -60,3 +60,23 @@ func fmix(z uint64) uint64 {
 	z *= 0x94d049bb133111eb
 	return z ^ z>>31
 }
+
+// Hash64V4Tuple returns Hash64 of the 37-byte encoding of a 5-tuple whose
+// addresses are IPv4: client and server as 16-byte IPv4-mapped IPv6
+// addresses (netip.Addr.As16), then the client and server ports (big
+// endian) and the protocol. It computes the same value without building
+// the bytes; c and s are the addresses as big-endian integers.
+func Hash64V4Tuple(c, s uint32, cport, sport uint16, proto uint8) uint64 {
+	n := uint64(37)
+	h := n*pi0 ^ pi1
+	// 16-byte rounds: the first word of a mapped address is zero, the
+	// second 0000ffff then the address, read little-endian.
+	h = mix(pi2, 0xffff0000|uint64(bits.ReverseBytes32(c))<<32^h)
+	h = mix(pi2, 0xffff0000|uint64(bits.ReverseBytes32(s))<<32^h)
+	// The last 5 bytes: two overlapping 4-byte loads.
+	ports := uint64(bits.ReverseBytes16(cport)) | uint64(bits.ReverseBytes16(sport))<<16
+	x := ports
+	y := ports>>8 | uint64(proto)<<24
+	h = mix(x^pi2, y^h^pi3)
+	return fmix(h ^ n)
+}

@@ -1,6 +1,7 @@
 package uniq
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
 	"testing"
@@ -131,6 +132,29 @@ func TestHash64Stable(t *testing.T) {
 	for _, tt := range tests {
 		if got := Hash64([]byte(tt.in)); got != tt.want {
 			t.Errorf("Hash64(%q) = %#016x, want %#016x", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestHash64V4Tuple checks the IPv4 5-tuple shortcut against Hash64 of
+// the bytes it stands for.
+func TestHash64V4Tuple(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for i := range 100000 {
+		c, s := r.Uint32(), r.Uint32()
+		cp, sp, proto := uint16(r.Uint32()), uint16(r.Uint32()), uint8(r.Uint32())
+		if i < 4 { // the extremes
+			c, s, cp, sp, proto = -uint32(i&1), -uint32(i>>1), -uint16(i&1), -uint16(i>>1), -uint8(i&1)
+		}
+		var b [37]byte
+		b[10], b[11], b[26], b[27] = 0xff, 0xff, 0xff, 0xff
+		binary.BigEndian.PutUint32(b[12:], c)
+		binary.BigEndian.PutUint32(b[28:], s)
+		binary.BigEndian.PutUint16(b[32:], cp)
+		binary.BigEndian.PutUint16(b[34:], sp)
+		b[36] = proto
+		if got, want := Hash64V4Tuple(c, s, cp, sp, proto), Hash64(b[:]); got != want {
+			t.Fatalf("Hash64V4Tuple(%#x, %#x, %d, %d, %d) = %#x, Hash64 of its bytes %#x", c, s, cp, sp, proto, got, want)
 		}
 	}
 }
