@@ -15,15 +15,36 @@ import (
 type HomeNet struct {
 	internal []netip.Prefix
 	owned    []netip.Prefix
+	// The IPv4 prefixes of internal and owned, for the per-record tests.
+	internal4, owned4 []prefix4
+}
+
+// prefix4 is an IPv4 prefix as a masked address and its mask.
+type prefix4 struct{ addr, mask uint32 }
+
+func prefixes4(ps []netip.Prefix) []prefix4 {
+	var out []prefix4
+	for _, p := range ps {
+		if p.Addr().Is4() {
+			out = append(out, prefix4{addr4(p.Addr()), ^uint32(0) << (32 - p.Bits())})
+		}
+	}
+	return out
+}
+
+// addr4 is an IPv4 address as a big-endian integer.
+func addr4(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 // DefaultHomeNet is RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16.
 func DefaultHomeNet() HomeNet {
-	return HomeNet{internal: []netip.Prefix{
+	return NewHomeNet([]netip.Prefix{
 		netip.MustParsePrefix("10.0.0.0/8"),
 		netip.MustParsePrefix("172.16.0.0/12"),
 		netip.MustParsePrefix("192.168.0.0/16"),
-	}}
+	}, nil)
 }
 
 // NewHomeNet builds a home net from internal prefixes and "owned but
@@ -32,7 +53,9 @@ func DefaultHomeNet() HomeNet {
 // exfiltration destination). Prefixes are masked; IPv4-mapped IPv6 prefixes
 // are unmapped.
 func NewHomeNet(internal, ownedExternal []netip.Prefix) HomeNet {
-	return HomeNet{internal: normPrefixes(internal), owned: normPrefixes(ownedExternal)}
+	h := HomeNet{internal: normPrefixes(internal), owned: normPrefixes(ownedExternal)}
+	h.internal4, h.owned4 = prefixes4(h.internal), prefixes4(h.owned)
+	return h
 }
 
 func normPrefixes(ps []netip.Prefix) []netip.Prefix {
@@ -86,16 +109,41 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 }
 
 // Internal reports whether a is in the home net.
-func (h *HomeNet) Internal(a netip.Addr) bool { return contains(h.internal, a.Unmap()) }
+func (h *HomeNet) Internal(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.Is4() {
+		return contains4(h.internal4, addr4(a))
+	}
+	return contains(h.internal, a)
+}
 
 // Owned reports whether a is in an owned external-facing range.
-func (h *HomeNet) Owned(a netip.Addr) bool { return contains(h.owned, a.Unmap()) }
+func (h *HomeNet) Owned(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.Is4() {
+		return contains4(h.owned4, addr4(a))
+	}
+	return contains(h.owned, a)
+}
 
 // External reports whether a can be an exfiltration destination: neither
 // internal nor owned.
 func (h *HomeNet) External(a netip.Addr) bool {
 	a = a.Unmap()
+	if a.Is4() {
+		v := addr4(a)
+		return !contains4(h.internal4, v) && !contains4(h.owned4, v)
+	}
 	return !contains(h.internal, a) && !contains(h.owned, a)
+}
+
+func contains4(ps []prefix4, v uint32) bool {
+	for _, p := range ps {
+		if v&p.mask == p.addr {
+			return true
+		}
+	}
+	return false
 }
 
 // Prefixes returns copies of the internal and owned prefixes.

@@ -99,3 +99,91 @@ func BenchmarkFlowHash(b *testing.B) {
 	}
 	_ = sink
 }
+
+// TestHomeNetMatchesPrefixes checks Internal, Owned and External, which
+// test IPv4 addresses as integers, against netip.Prefix.Contains on
+// random prefixes (every length 0-32, IPv4-mapped ones too) and addresses
+// (IPv4, IPv4-mapped, IPv6).
+func TestHomeNetMatchesPrefixes(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	addr := func() netip.Addr {
+		var b [4]byte
+		for i := range b {
+			b[i] = byte(r.IntN(4)) // few values: prefixes match often
+		}
+		a := netip.AddrFrom4(b)
+		switch r.IntN(5) {
+		case 0:
+			return netip.AddrFrom16(a.As16()) // IPv4-mapped
+		case 1:
+			return netip.AddrFrom16([16]byte{0xfd, 15: b[3]})
+		}
+		return a
+	}
+	prefixes := func() []netip.Prefix {
+		ps := make([]netip.Prefix, r.IntN(4))
+		for i := range ps {
+			a := addr()
+			bits := r.IntN(a.BitLen() + 1)
+			ps[i], _ = a.Prefix(bits)
+		}
+		return ps
+	}
+	in := func(ps []netip.Prefix, a netip.Addr) bool {
+		a = a.Unmap()
+		for _, p := range ps {
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	for range 2000 {
+		internal, owned := prefixes(), prefixes()
+		h := NewHomeNet(internal, owned)
+		for range 50 {
+			a := addr()
+			wi, wo := in(internal, a), in(owned, a)
+			if h.Internal(a) != wi || h.Owned(a) != wo || h.External(a) != (!wi && !wo) {
+				t.Fatalf("home net %v owned %v, %v: Internal %t Owned %t External %t, want %t %t %t",
+					internal, owned, a, h.Internal(a), h.Owned(a), h.External(a), wi, wo, !wi && !wo)
+			}
+		}
+	}
+}
+
+// BenchmarkHomeNet classifies IPv4 addresses, as every record's two
+// endpoints are, against the default home net and against netip.Prefix
+// containment of the same prefixes.
+func BenchmarkHomeNet(b *testing.B) {
+	h := DefaultHomeNet()
+	addrs := make([]netip.Addr, 1024)
+	r := rand.New(rand.NewPCG(3, 3))
+	for i := range addrs {
+		addrs[i] = netip.AddrFrom4([4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())})
+	}
+	var sink int
+	b.Run("words", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if h.External(addrs[i&1023]) {
+				sink++
+			}
+			i++
+		}
+	})
+	b.Run("prefixes", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			a := addrs[i&1023].Unmap()
+			if !contains(h.internal, a) && !contains(h.owned, a) {
+				sink++
+			}
+			i++
+		}
+	})
+	_ = sink
+}
