@@ -9,6 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
+
+	"github.com/exfilscore/exfilscore/internal/prefetch"
 )
 
 // Engine is the lock-free windowed aggregator: the same windows, keys,
@@ -322,12 +325,15 @@ func (w *Writer) AddBatch(obs []Obs) int {
 // reads is still in cache when the run is added.
 const PrefetchRun = 32
 
-// Prefetch reads (and changes nothing) the parts of the Writer's current
-// partial that adding obs will touch: for at most PrefetchRun
-// observations whose key is IPv4 and whose window is the one the Writer
-// added to last, the key index slot, then the entry, its unique-flow slot
-// and the flow-set slot it leads to, then the register of the entry's
-// sketch if it has one. A caller that adds observations one by one (AddMarked)
+// Prefetch asks the processor to load (and changes nothing) the parts of
+// the Writer's current partial that adding obs will touch: for at most
+// PrefetchRun observations whose key is IPv4 and whose window is the one
+// the Writer added to last, their key index slots (all at once, with
+// package prefetch), then the entries, unique-flow slots and flow-set
+// slots those lead to, then the registers of the entries' sketches if they
+// have one. On amd64 the first two steps issue prefetch instructions, which
+// do not wait for memory; the run's misses overlap one another and the
+// adds that follow. A caller that adds observations one by one (AddMarked)
 // calls it on the next few first; AddBatch does.
 func (w *Writer) Prefetch(obs []Obs) {
 	p := w.last
@@ -338,8 +344,9 @@ func (w *Writer) Prefetch(obs []Obs) {
 	var khs [PrefetchRun]uint64
 	var fps [PrefetchRun]uint32
 	var ids [PrefetchRun]uint32 // entry id+1, 0 when not found
+	var lines [3 * PrefetchRun]unsafe.Pointer
 	t := &p.keyIdx
-	var sum uint32
+	n := 0
 	for i := range obs {
 		o := &obs[i]
 		khs[i] = 0
@@ -358,8 +365,11 @@ func (w *Writer) Prefetch(obs []Obs) {
 		s4, d4 := o.Key.Src.As4(), o.Key.Dst.As4()
 		kh := keyHash(hash4(be32(s4[:])), hash4(be32(d4[:])), uint32(o.Key.DstPort)<<8|uint32(o.Key.Proto), ah)
 		khs[i], fps[i] = kh|1, flowPrint(o.FlowHash) // |1: never 0
-		sum += t.slots[kh>>t.shift]
+		lines[n] = unsafe.Pointer(&t.slots[kh>>t.shift])
+		n++
 	}
+	prefetch.Lines(lines[:n])
+	n = 0
 	mask := uint64(len(t.slots) - 1)
 	fmask := uint64(len(p.flows) - 1)
 	fshift := 64 - uint(bits.TrailingZeros(uint(len(p.flows))))
@@ -376,16 +386,19 @@ func (w *Writer) Prefetch(obs []Obs) {
 			if s&^slotIDMask == tag {
 				id := s&slotIDMask - 1
 				if id < p.ents.n {
-					sum += p.ents.at(id).k2 + *p.uniq.at(id)
+					lines[n] = unsafe.Pointer(p.ents.at(id))
+					lines[n+1] = unsafe.Pointer(p.uniq.at(id))
+					lines[n+2] = unsafe.Pointer(&p.flows[mix(uint64(id+1)<<32|uint64(fps[i]))>>fshift&fmask])
+					n += 3
 					ids[i] = id + 1
 				}
-				sum += uint32(p.flows[mix(uint64(id+1)<<32|uint64(fps[i]))>>fshift&fmask])
 				break
 			}
 		}
 	}
-	// The registers of busy keys' sketches (their entries are in cache
-	// by now, or on their way).
+	prefetch.Lines(lines[:n])
+	// The registers of busy keys' sketches.
+	var sum uint32
 	for i, id := range ids[:len(obs)] {
 		if id == 0 {
 			continue
