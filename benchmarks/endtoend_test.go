@@ -61,8 +61,9 @@ func sumLanes(ls []lane) pipelineResult {
 	return r
 }
 
-// exfilPipeline is exfilscore: flowsrc.DatagramDecoder.Decode → an
-// exfil.Writer per goroutine → alerts to a sink that only counts them,
+// exfilPipeline is exfilscore: flowsrc.DatagramDecoder.DecodeRuns → an
+// exfil.Writer per goroutine, a run of records at a time (ObserveBatch:
+// the window's tables read ahead) → alerts to a sink that only counts them,
 // closed windows scored on a goroutine of their own (Detector.Run), as the
 // collector does. One decoder and one detector are shared by every
 // goroutine.
@@ -71,14 +72,14 @@ type exfilPipeline struct {
 	det     *exfil.Detector
 	alerts  atomic.Uint64
 	lanes   []lane
-	emits   []func(*flowsrc.Record)
+	emits   []func([]flowsrc.Record)
 	writers []*exfil.Writer
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
 
 func newExfilPipeline(p int) (pipeline, error) {
-	x := &exfilPipeline{dec: flowsrc.NewDatagramDecoder(), lanes: make([]lane, p), emits: make([]func(*flowsrc.Record), p)}
+	x := &exfilPipeline{dec: flowsrc.NewDatagramDecoder(), lanes: make([]lane, p), emits: make([]func([]flowsrc.Record), p)}
 	det, err := exfil.New(exfil.WithSink(exfil.SinkFunc(func(*exfil.Alert) { x.alerts.Add(1) })))
 	if err != nil {
 		return nil, err
@@ -88,10 +89,12 @@ func newExfilPipeline(p int) (pipeline, error) {
 		l := &x.lanes[g]
 		w := det.NewWriter()
 		x.writers = append(x.writers, w)
-		x.emits[g] = func(r *flowsrc.Record) {
-			l.records++
-			l.bytes += r.BytesToServer
-			w.Observe(r)
+		x.emits[g] = func(rs []flowsrc.Record) {
+			l.records += uint64(len(rs))
+			for i := range rs {
+				l.bytes += rs[i].BytesToServer
+			}
+			w.ObserveBatch(rs)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -102,7 +105,7 @@ func newExfilPipeline(p int) (pipeline, error) {
 
 func (x *exfilPipeline) datagram(g int, dg []byte) {
 	// The arrival time is used only for datagrams without time (sFlow).
-	if err := x.dec.Decode(exporterAddr(g), benchBase, dg, x.emits[g]); err != nil && x.lanes[g].err == nil {
+	if err := x.dec.DecodeRuns(exporterAddr(g), benchBase, dg, x.emits[g]); err != nil && x.lanes[g].err == nil {
 		x.lanes[g].err = err
 	}
 }
@@ -111,6 +114,72 @@ func (x *exfilPipeline) finish() pipelineResult {
 	for _, w := range x.writers {
 		w.Close()
 	}
+	x.stop()
+	<-x.stopped
+	x.det.Flush()
+	r := sumLanes(x.lanes)
+	st := x.det.Stats()
+	r.late, r.aggregates, r.alerts = st.Late, st.Scored, x.alerts.Load()
+	if st.Alerts != r.alerts && r.err == nil {
+		r.err = fmt.Errorf("detector counted %d alerts, sink got %d", st.Alerts, r.alerts)
+	}
+	return r
+}
+
+// lanesPipeline is exfilscore as the collector runs it: each goroutine
+// decodes its exporter's datagrams (flowsrc.DatagramDecoder) into an
+// exfil.Producer, which spreads the records by address pair over as many
+// exfil.Lanes as there are goroutines, each a goroutine of its own with a
+// Writer that adds a batch at a time (ObserveBatch: the window's tables
+// read ahead); closed windows are scored on another goroutine
+// (Detector.Run). Keys are not split between Writers.
+type lanesPipeline struct {
+	dec     *flowsrc.DatagramDecoder
+	det     *exfil.Detector
+	ls      *exfil.Lanes
+	alerts  atomic.Uint64
+	lanes   []lane
+	prods   []*exfil.Producer
+	emits   []func(*flowsrc.Record)
+	stop    context.CancelFunc
+	stopped chan struct{}
+}
+
+func newLanesPipeline(p int) (pipeline, error) {
+	x := &lanesPipeline{dec: flowsrc.NewDatagramDecoder(), lanes: make([]lane, p), emits: make([]func(*flowsrc.Record), p)}
+	det, err := exfil.New(exfil.WithSink(exfil.SinkFunc(func(*exfil.Alert) { x.alerts.Add(1) })))
+	if err != nil {
+		return nil, err
+	}
+	x.det = det
+	x.ls = det.NewLanes(p)
+	for g := range p {
+		l := &x.lanes[g]
+		pr := x.ls.Producer()
+		x.prods = append(x.prods, pr)
+		x.emits[g] = func(r *flowsrc.Record) {
+			l.records++
+			l.bytes += r.BytesToServer
+			pr.Observe(r)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	x.stop, x.stopped = cancel, make(chan struct{})
+	go func() { det.Run(ctx); close(x.stopped) }()
+	return x, nil
+}
+
+func (x *lanesPipeline) datagram(g int, dg []byte) {
+	if err := x.dec.Decode(exporterAddr(g), benchBase, dg, x.emits[g]); err != nil && x.lanes[g].err == nil {
+		x.lanes[g].err = err
+	}
+}
+
+func (x *lanesPipeline) finish() pipelineResult {
+	for _, pr := range x.prods {
+		pr.Flush()
+	}
+	x.ls.Close()
 	x.stop()
 	<-x.stopped
 	x.det.Flush()
@@ -195,6 +264,7 @@ var pipelines = []struct {
 	new  func(p int) (pipeline, error)
 }{
 	{"exfilscore", newExfilPipeline},
+	{"exfilscore-lanes", newLanesPipeline},
 	{"goflow2", newGoflowPipeline},
 }
 

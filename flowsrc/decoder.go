@@ -144,10 +144,36 @@ func (d *DatagramDecoder) Stats() DecoderStats {
 // panics on bad input and never retains datagram.
 func (d *DatagramDecoder) Decode(exporter netip.Addr, received time.Time, datagram []byte, emit func(*Record)) error {
 	c := d.pool.Get().(*decodeCtx)
+	c.emit, c.rec = emit, &c.one
+	return d.decode(c, exporter, received, datagram)
+}
+
+// RunLen is the most records DecodeRuns hands over at once.
+const RunLen = 32
+
+// DecodeRuns is Decode for a consumer that takes records in runs: it
+// decodes up to RunLen consecutive records of the datagram in place into
+// one array, then calls emit with them (in datagram order; a datagram's
+// last run may be shorter), without copying them. A consumer that reads
+// ahead for a run of records (exfil.Writer.ObserveBatch) gets its runs
+// for free. The records are only valid during the call; the rest is as
+// for Decode.
+func (d *DatagramDecoder) DecodeRuns(exporter netip.Addr, received time.Time, datagram []byte, emit func([]Record)) error {
+	if emit == nil {
+		return d.Decode(exporter, received, datagram, nil)
+	}
+	c := d.pool.Get().(*decodeCtx)
+	c.emitRun, c.nrun, c.rec = emit, 0, &c.run[0]
+	err := d.decode(c, exporter, received, datagram)
+	clear(c.run[:min(c.maxRun+1, RunLen)]) // and a record begun, then dropped
+	c.maxRun = 0
+	return err
+}
+
+func (d *DatagramDecoder) decode(c *decodeCtx, exporter netip.Addr, received time.Time, datagram []byte) error {
 	c.d = d
 	c.exporter = exporter.Unmap()
 	c.received = received.UTC()
-	c.emit = emit
 	c.domain = 0
 	c.err = nil
 	c.nrec = 0
@@ -171,6 +197,9 @@ func (d *DatagramDecoder) Decode(exporter netip.Addr, received time.Time, datagr
 		}
 		c.fail(ErrUnknownFormat, 0, 0, nil, "first bytes %x", datagram[:n])
 	}
+	if c.nrun > 0 {
+		c.flushRun()
+	}
 	if c.nrec > 0 {
 		d.stats.records.Add(c.nrec)
 	}
@@ -191,7 +220,7 @@ func (d *DatagramDecoder) Decode(exporter netip.Addr, received time.Time, datagr
 	if c.err != nil {
 		err = c.err
 	}
-	c.d, c.emit, c.err = nil, nil, nil
+	c.d, c.emit, c.emitRun, c.err = nil, nil, nil, nil
 	// Drop the references into the datagram: it is not retained.
 	c.dg, c.ff.frameSection, c.ff.ipSection = nil, nil, nil
 	c.buf = bytes.Buffer{}
@@ -230,6 +259,7 @@ type decodeCtx struct {
 	received time.Time
 	domain   uint32
 	emit     func(*Record)
+	emitRun  func([]Record) // DecodeRuns' consumer; emit is nil then
 	err      *DecodeError
 	nrec     uint64
 	npad     uint64 // all-zero records read from set padding
@@ -247,11 +277,16 @@ type decodeCtx struct {
 	haveSysInit  bool
 	sysInitKnown bool
 
-	dg    []byte // the NetFlow v9/IPFIX datagram being decoded
-	rec   Record
-	ff    flowFields
-	buf   bytes.Buffer
-	v5buf []byte
+	dg  []byte  // the NetFlow v9/IPFIX datagram being decoded
+	rec *Record // the record being decoded: &one, or &run[nrun] for DecodeRuns
+	one Record
+	// DecodeRuns' records: run[:nrun] are decoded and wait for emitRun;
+	// run[:maxRun] have been written since the call began.
+	run          [RunLen]Record
+	nrun, maxRun int
+	ff           flowFields
+	buf          bytes.Buffer
+	v5buf        []byte
 }
 
 // fail records a skipped part: counts it and keeps the first error.
@@ -273,10 +308,27 @@ func (c *decodeCtx) fail(kind error, setID uint32, off int, err error, format st
 	}
 }
 
-// emitRecord hands c.rec to the caller.
+// emitRecord hands c.rec to the caller: at once, or for DecodeRuns as
+// the last of the run, which goes to the caller when it is full.
 func (c *decodeCtx) emitRecord() {
 	c.nrec++
-	if c.emit != nil {
-		c.emit(&c.rec)
+	if c.emitRun != nil {
+		c.nrun++
+		c.maxRun = max(c.maxRun, c.nrun)
+		if c.nrun == RunLen {
+			c.flushRun()
+		}
+		c.rec = &c.run[c.nrun]
+		return
 	}
+	if c.emit != nil {
+		c.emit(c.rec)
+	}
+}
+
+// flushRun hands the decoded run to DecodeRuns' consumer.
+func (c *decodeCtx) flushRun() {
+	n := c.nrun
+	c.nrun = 0
+	c.emitRun(c.run[:n])
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1324,6 +1325,60 @@ func TestPathologicalSets(t *testing.T) {
 		}
 		if st := d.Stats(); st.Drops.Unsupported < 60000 {
 			t.Errorf("field %d: stats %+v", field.Type, st)
+		}
+	}
+}
+
+// TestDecodeRunsLongDatagrams hands datagrams of 0 to 100 records (v9,
+// v5, sFlow) to DecodeRuns: full runs of RunLen and one shorter last run,
+// holding exactly the records Decode gives, in order, with the same stats.
+func TestDecodeRunsLongDatagrams(t *testing.T) {
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	flows := make([]flowtest.Flow, 100)
+	for i := range flows {
+		flows[i] = flowtest.Flow{
+			Src: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), Dst: netip.MustParseAddr("203.0.113.9"),
+			SrcPort: uint16(40000 + i), DstPort: 443, Proto: 6,
+			Bytes: uint64(1000 + i), Packets: uint64(1 + i), Start: now.Add(-time.Minute), End: now,
+		}
+	}
+	tpl := flowtest.V9Template(256, false)
+	for _, n := range []int{0, 1, 31, 32, 33, 64, 100} {
+		dgs := map[string][]byte{
+			"v9": flowtest.NewV9(flowtest.V9Header{ExportTime: now, Uptime: time.Hour, Sequence: 1}).Template(tpl).Data(tpl, flows[:n]...).Bytes(),
+			"v5": flowtest.AppendV5(nil, flowtest.V5Header{ExportTime: now, Uptime: time.Hour}, flows[:min(n, 30)]),
+		}
+		var samples []flowtest.SFlowSample
+		for i := range min(n, 40) {
+			samples = append(samples, flowtest.SFlowSample{Sequence: uint32(i), SamplingRate: 100, Frame: flowtest.Packet(flows[i], 1400, 100)})
+		}
+		dgs["sflow"] = flowtest.AppendSFlow(nil, flowtest.SFlowHeader{Agent: netip.MustParseAddr("192.0.2.254")}, samples)
+		for name, dg := range dgs {
+			one, runs := flowsrc.NewDatagramDecoder(), flowsrc.NewDatagramDecoder()
+			var want, got []flowsrc.Record
+			errOne := one.Decode(exporterA, now, dg, func(r *flowsrc.Record) { want = append(want, *r) })
+			var lens []int
+			errRuns := runs.DecodeRuns(exporterA, now, dg, func(rs []flowsrc.Record) {
+				lens = append(lens, len(rs))
+				got = append(got, rs...)
+			})
+			if errOne != nil || errRuns != nil {
+				t.Fatalf("%s, %d flows: errors %v and %v", name, n, errOne, errRuns)
+			}
+			if len(want) == 0 && n > 0 {
+				t.Fatalf("%s, %d flows: Decode gave no record", name, n)
+			}
+			for i, l := range lens {
+				if l < 1 || l > flowsrc.RunLen || (i < len(lens)-1 && l != flowsrc.RunLen) {
+					t.Fatalf("%s, %d flows: runs of %v records", name, n, lens)
+				}
+			}
+			if !slices.EqualFunc(want, got, func(a, b flowsrc.Record) bool { return a == b }) {
+				t.Fatalf("%s, %d flows: DecodeRuns gave %d records unlike Decode's %d", name, n, len(got), len(want))
+			}
+			if one.Stats() != runs.Stats() {
+				t.Fatalf("%s, %d flows: stats %+v and %+v", name, n, one.Stats(), runs.Stats())
+			}
 		}
 	}
 }

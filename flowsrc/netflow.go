@@ -483,7 +483,7 @@ func (c *decodeCtx) flowRecord(st *exporterState, h *nfHeader, setID uint16, pos
 // c.rec and emits it (or counts it as ErrUnsupported).
 func (c *decodeCtx) mapRecord(st *exporterState, h *nfHeader, setID uint16, pos int) {
 	f := &c.ff
-	r := &c.rec
+	r := c.rec
 	src, dst := f.addrs()
 	if src.IsValid() && src.IsUnspecified() && dst.IsUnspecified() && f.proto == 0 &&
 		f.octDelta|f.pktDelta|f.octTotal|f.pktTotal|f.octOut|f.pktOut == 0 {

@@ -53,7 +53,7 @@ func (c *decodeCtx) decodeV5(b []byte) {
 	headerNs := int64(p.UnixSecs)*int64(time.Second) + int64(p.UnixNSecs)
 	for i := range p.Records {
 		v := &p.Records[i]
-		r := &c.rec
+		r := c.rec
 		*r = Record{
 			Src:               addrFrom32(uint32(v.SrcAddr)),
 			Dst:               addrFrom32(uint32(v.DstAddr)),

@@ -27,16 +27,19 @@ import (
 // must give the same records (every field), the same errors and the same
 // counters.
 
-// pathPair is one decoder per path, fed the same datagrams.
+// pathPair is one decoder per path, fed the same datagrams, and a third
+// decoder on the fast path that hands its records over in runs
+// (DecodeRuns), which must give exactly what Decode gives.
 type pathPair struct {
-	fast, slow *flowsrc.DatagramDecoder
-	records    int // records emitted by each (they are compared)
+	fast, slow, runs *flowsrc.DatagramDecoder
+	records          int // records emitted by each (they are compared)
 }
 
 func newPathPair(opts ...flowsrc.DecoderOption) *pathPair {
 	return &pathPair{
 		fast: flowsrc.NewDatagramDecoder(append(opts, flowsrc.WithDecodePath(flowsrc.PathFast))...),
 		slow: flowsrc.NewDatagramDecoder(append(opts, flowsrc.WithDecodePath(flowsrc.PathGoflow2))...),
+		runs: flowsrc.NewDatagramDecoder(append(opts, flowsrc.WithDecodePath(flowsrc.PathFast))...),
 	}
 }
 
@@ -46,12 +49,30 @@ func (p *pathPair) decode(exporter netip.Addr, at time.Time, dg []byte) string {
 	var fastRecs, slowRecs []flowsrc.Record
 	fastErr := p.fast.Decode(exporter, at, dg, func(r *flowsrc.Record) { fastRecs = append(fastRecs, *r) })
 	slowErr := p.slow.Decode(exporter, at, dg, func(r *flowsrc.Record) { slowRecs = append(slowRecs, *r) })
+	var runRecs []flowsrc.Record
+	badRun := 0
+	runsErr := p.runs.DecodeRuns(exporter, at, dg, func(rs []flowsrc.Record) {
+		if len(rs) == 0 || len(rs) > flowsrc.RunLen {
+			badRun = len(rs)
+		}
+		runRecs = append(runRecs, rs...)
+	})
 	p.records += len(slowRecs)
-	if diff := cmp.Diff(slowRecs, fastRecs, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+	addrEq := cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+	if diff := cmp.Diff(slowRecs, fastRecs, addrEq); diff != "" {
 		return fmt.Sprintf("records differ (-goflow2 +fast):\n%s", diff)
 	}
 	if fe, se := describeDecodeError(fastErr), describeDecodeError(slowErr); fe != se {
 		return fmt.Sprintf("errors differ:\n  goflow2: %s\n  fast:    %s", se, fe)
+	}
+	if badRun != 0 {
+		return fmt.Sprintf("DecodeRuns handed over a run of %d records", badRun)
+	}
+	if diff := cmp.Diff(fastRecs, runRecs, addrEq); diff != "" {
+		return fmt.Sprintf("records differ (-Decode +DecodeRuns):\n%s", diff)
+	}
+	if fe, re := describeDecodeError(fastErr), describeDecodeError(runsErr); fe != re {
+		return fmt.Sprintf("errors differ:\n  Decode:     %s\n  DecodeRuns: %s", fe, re)
 	}
 	return ""
 }
@@ -61,6 +82,9 @@ func (p *pathPair) decode(exporter netip.Addr, at time.Time, dg []byte) string {
 func (p *pathPair) stats() string {
 	if fs, ss := p.fast.Stats(), p.slow.Stats(); fs != ss {
 		return fmt.Sprintf("stats differ:\n  goflow2: %+v\n  fast:    %+v", ss, fs)
+	}
+	if fs, rs := p.fast.Stats(), p.runs.Stats(); fs != rs {
+		return fmt.Sprintf("stats differ:\n  Decode:     %+v\n  DecodeRuns: %+v", fs, rs)
 	}
 	return ""
 }

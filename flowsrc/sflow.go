@@ -118,7 +118,7 @@ func (c *decodeCtx) flowSample(format uint32, body []byte, pos int) {
 		rate = 1
 	}
 
-	r := &c.rec
+	r := c.rec
 	*r = Record{}
 	var frameLen uint32
 	found, decoded := false, 0
