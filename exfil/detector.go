@@ -14,6 +14,7 @@ import (
 
 	"github.com/exfilscore/exfilscore/flowsrc"
 	"github.com/exfilscore/exfilscore/internal/communityid"
+	"github.com/exfilscore/exfilscore/internal/radix"
 	"github.com/exfilscore/exfilscore/internal/uniq"
 	"github.com/exfilscore/exfilscore/ioc"
 	"github.com/exfilscore/exfilscore/severity"
@@ -504,7 +505,7 @@ func (b *blastRadius) add(dst netip.Addr, run int) {
 
 // count turns the pairs into the per-destination counts.
 func (b *blastRadius) count() {
-	slices.Sort(b.pairs4)
+	b.pairs4 = radix.Uint64s(b.pairs4, make([]uint64, len(b.pairs4)))
 	for i, p := range b.pairs4 {
 		switch {
 		case i == 0 || p>>32 != b.pairs4[i-1]>>32:
