@@ -284,29 +284,29 @@ func prepare(p *partial) *closedPart {
 	}
 	for i := range n {
 		if p.ents.at(i).flags()&flagOne != 0 {
-			cp.hash[next[i]] = *p.uniq.at(i)
+			cp.hash[next[i]] = p.ents.at(i).uniq
 		}
 	}
 	return cp
 }
 
-// permute moves entry order[i] (and its unique count or sketch index) to
-// id i, following the permutation's cycles in place; order is destroyed.
+// permute moves entry order[i] to id i, following the permutation's
+// cycles in place; order is destroyed.
 func (p *partial) permute(order []uint32) {
 	for i := range uint32(len(order)) {
 		if order[i] == i {
 			continue
 		}
-		e, u := *p.ents.at(i), *p.uniq.at(i)
+		e := *p.ents.at(i)
 		j := i
 		for {
 			k := order[j]
 			order[j] = j
 			if k == i {
-				*p.ents.at(j), *p.uniq.at(j) = e, u
+				*p.ents.at(j) = e
 				break
 			}
-			*p.ents.at(j), *p.uniq.at(j) = *p.ents.at(k), *p.uniq.at(k)
+			*p.ents.at(j) = *p.ents.at(k)
 			j = k
 		}
 	}

@@ -55,15 +55,16 @@ import (
 //
 // A partial keeps an IPv4 address as its own 32-bit value, interns other
 // addresses (IPv6) into 32-bit ids and application protocols into 8-bit
-// ids, so a key is 12 bytes; a key's totals are one 64-byte entry (values
-// that do not fit its packed fields, such as more than 2^32 packets or a
-// first-seen time over 39 hours before the window, move that entry to a
-// full-precision side slice), a 4-byte unique-flow slot and a 4-byte
-// index slot (tagged with 6 bits of the key's hash, so that a lookup
-// loads one entry), about 76 bytes a key in all at 10^6 keys.
+// ids, so a key is 12 bytes; a key's totals and its unique-flow slot are
+// one 64-byte entry, one cache line (values that do not fit its packed
+// fields, such as more than 2^32 packets, 2^48 bytes, or a first-seen
+// time over 39 hours before the window, move that entry to a
+// full-precision side slice), and it has a 4-byte index slot (tagged with
+// 6 bits of the key's hash, so that a lookup loads one entry; the index
+// is at most 3/4 full): about 72 bytes a key in all at 10^6 keys.
 //
 // unique_flows is kept as 32-bit fingerprints of FlowHash: a key's first
-// fingerprint in its unique-flow slot, its second to 1024th in a set of
+// fingerprint in its entry's unique-flow slot, its second to 1024th in a set of
 // (entry, fingerprint) pairs (one 8-byte word a slot, at most 7/8 full),
 // and from then on in a HyperLogLog sketch of its own, which a busy key's
 // records update in cache instead of a random slot of the window-sized
@@ -329,7 +330,7 @@ const PrefetchRun = 32
 // the Writer's current partial that adding obs will touch: for at most
 // PrefetchRun observations whose key is IPv4 and whose window is the one
 // the Writer added to last, their key index slots (all at once, with
-// package prefetch), then the entries, unique-flow slots and flow-set
+// package prefetch), then the entries and flow-set
 // slots those lead to, then the registers of the entries' sketches if they
 // have one. On amd64 the first two steps issue prefetch instructions, which
 // do not wait for memory; the run's misses overlap one another and the
@@ -344,7 +345,7 @@ func (w *Writer) Prefetch(obs []Obs) {
 	var khs [PrefetchRun]uint64
 	var fps [PrefetchRun]uint32
 	var ids [PrefetchRun]uint32 // entry id+1, 0 when not found
-	var lines [3 * PrefetchRun]unsafe.Pointer
+	var lines [2 * PrefetchRun]unsafe.Pointer
 	t := &p.keyIdx
 	n := 0
 	for i := range obs {
@@ -387,9 +388,8 @@ func (w *Writer) Prefetch(obs []Obs) {
 				id := s&slotIDMask - 1
 				if id < p.ents.n {
 					lines[n] = unsafe.Pointer(p.ents.at(id))
-					lines[n+1] = unsafe.Pointer(p.uniq.at(id))
-					lines[n+2] = unsafe.Pointer(&p.flows[mix(uint64(id+1)<<32|uint64(fps[i]))>>fshift&fmask])
-					n += 3
+					lines[n+1] = unsafe.Pointer(&p.flows[mix(uint64(id+1)<<32|uint64(fps[i]))>>fshift&fmask])
+					n += 2
 					ids[i] = id + 1
 				}
 				break
@@ -404,7 +404,7 @@ func (w *Writer) Prefetch(obs []Obs) {
 			continue
 		}
 		if e := p.ents.at(id - 1); e.flags()&flagSketch != 0 {
-			sum += uint32(p.sketches[*p.uniq.at(id - 1)].Peek(printHash(fps[i])))
+			sum += uint32(p.sketches[e.uniq].Peek(printHash(fps[i])))
 		}
 	}
 	w.touched += sum

@@ -80,6 +80,12 @@ func stream(seed uint64, n, nkeys int, size, lateness time.Duration) []*Obs {
 		if r.IntN(200) == 0 {
 			o.Upload = 1<<62 + r.Uint64N(1<<40) // largest beyond 48 bits
 		}
+		if r.IntN(40) == 0 {
+			// Byte counts that fit 48 bits alone but whose sums over a
+			// key do not.
+			o.Upload = 1<<47 + r.Uint64N(1<<40)
+			o.Download = 1<<46 + r.Uint64N(1<<40)
+		}
 		if r.IntN(300) == 0 {
 			o.PktsUp = 1<<33 + r.Uint64N(1<<20) // packets beyond 32 bits
 		}

@@ -29,9 +29,8 @@ type partial struct {
 	lastID  uint8
 
 	ents   chunked[entry]
-	uniq   chunked[uint32] // local distinct flows per entry; with flagSketch, its index in sketches; with flagOne, its flow's fingerprint
-	keyIdx table           // slot → tag << slotIDBits | entry id+1
-	wides  []acc           // full-precision totals of entries flagged wide
+	keyIdx table // slot → tag << slotIDBits | entry id+1
+	wides  []acc // full-precision totals of entries flagged wide
 
 	// Flow set: one word per (entry, flow) pair, (entry id+1) << 32 | the
 	// flow's 32-bit fingerprint (see flowPrint); 0 marks an empty slot.
@@ -56,18 +55,24 @@ type partial struct {
 // sketch (16 KiB) also costs less memory than the set (8-16 bytes a flow).
 const sketchAt = 1024
 
-// entry is a key's running totals, 64 bytes. Counters that could not be
-// held exactly in their compact form send the entry to p.wides.
+// entry is a key's running totals and unique-flow state, 64 bytes (one
+// cache line). Counters that could not be held exactly in their compact
+// form send the entry to p.wides.
 type entry struct {
-	up, down uint64
-	lg       uint64 // largest flow bytes (48 bits) | largest src port << 48
-	fst      uint64 // first seen − window start, signed 48 bits | largest dst port << 48
-	lst      uint64 // last seen − window start (48 bits) | mark << 48 | flags << 56
-	src, dst uint32 // addresses: an IPv4 value, or an id in addrs (flagSrcID, flagDstID)
+	up    uint64 // upload bytes (48 bits) | largest flow's src port << 48
+	down  uint64 // download bytes (48 bits) | largest flow's dst port << 48
+	lg    uint64 // largest flow bytes (48 bits) | mark << 48 | flags << 56
+	fst   uint64 // first seen − window start, signed 48 bits | last seen − window start, low 16 bits << 48
+	lstHi uint32 // last seen − window start, bits 16-47
+	// addresses: an IPv4 value, or an id in addrs (flagSrcID, flagDstID)
+	src, dst uint32
 	k2       uint32 // dst port << 16 | proto << 8 | app id
 	flows    uint32 // flow records, or the index in wides when flagWide
 	pktsUp   uint32
 	pktsDown uint32
+	// Distinct flows in this partial; with flagSketch, the index in
+	// sketches; with flagOne, the one flow's fingerprint.
+	uniq uint32
 }
 
 const (
@@ -87,20 +92,31 @@ const (
 	flagOne = 32
 )
 
+func (e *entry) upBytes() uint64   { return e.up & mask48 }
+func (e *entry) downBytes() uint64 { return e.down & mask48 }
 func (e *entry) lgBytes() uint64   { return e.lg & mask48 }
 func (e *entry) firstOff() int64   { return int64(e.fst<<16) >> 16 }
-func (e *entry) lastOff() int64    { return int64(e.lst & mask48) }
-func (e *entry) mark() uint8       { return uint8(e.lst >> 48) }
-func (e *entry) flags() uint8      { return uint8(e.lst >> 56) }
-func (e *entry) setMark(m uint8)   { e.lst = e.lst&^(0xff<<48) | uint64(m)<<48 }
+func (e *entry) lastOff() int64    { return int64(uint64(e.lstHi)<<16 | e.fst>>48) }
+func (e *entry) mark() uint8       { return uint8(e.lg >> 48) }
+func (e *entry) flags() uint8      { return uint8(e.lg >> 56) }
+func (e *entry) setMark(m uint8)   { e.lg = e.lg&^(0xff<<48) | uint64(m)<<48 }
+func (e *entry) setFlag(f uint8)   { e.lg |= uint64(f) << 56 }
+func (e *entry) clearFlag(f uint8) { e.lg &^= uint64(f) << 56 }
 func (e *entry) wide() bool        { return e.flags()&flagWide != 0 }
-func (e *entry) lsport() uint16    { return uint16(e.lg >> 48) }
-func (e *entry) ldport() uint16    { return uint16(e.fst >> 48) }
+func (e *entry) lsport() uint16    { return uint16(e.up >> 48) }
+func (e *entry) ldport() uint16    { return uint16(e.down >> 48) }
 func (e *entry) dstPort() uint16   { return uint16(e.k2 >> 16) }
 func (e *entry) proto() uint8      { return uint8(e.k2 >> 8) }
 func (e *entry) app() uint8        { return uint8(e.k2) }
 func (e *entry) portProto() uint32 { return e.k2 >> 8 }
 func (e *entry) addrFlags() uint8  { return e.flags() & flagsAddr }
+
+// setFirst and setLast store offsets that fit (minOff..maxOff, 0..maxOff).
+func (e *entry) setFirst(fo int64) { e.fst = e.fst&^mask48 | uint64(fo)&mask48 }
+func (e *entry) setLast(lo int64) {
+	e.fst = e.fst&mask48 | uint64(lo)<<48
+	e.lstHi = uint32(uint64(lo) >> 16)
+}
 
 // acc is an entry's totals at full precision.
 type acc struct {
@@ -298,7 +314,7 @@ func (p *partial) reset(start int64) {
 	p.addrIdx.init(uint8(64 - p.addrIdx.shift))
 	p.apps, p.appHash = p.apps[:1], p.appHash[:1]
 	p.lastApp, p.lastID = "", 0
-	p.ents.n, p.uniq.n = 0, 0
+	p.ents.n = 0
 	p.keyIdx.init(10)
 	p.wides = p.wides[:0]
 	clear(p.flows)
@@ -315,7 +331,7 @@ func (p *partial) reset(start int64) {
 // the flow set, or in the entry's sketch once it has one; an entry whose
 // set count reaches sketchAt gets one.
 func (p *partial) addFlowTo(id uint32, e *entry, fh uint64) {
-	u := p.uniq.at(id)
+	u := &e.uniq
 	switch f := e.flags(); {
 	case f&flagSketch != 0:
 		p.sketches[*u].Add(printHash(flowPrint(fh)))
@@ -328,11 +344,11 @@ func (p *partial) addFlowTo(id uint32, e *entry, fh uint64) {
 		p.addPrint(uint64(id+1)<<32 | uint64(*u))
 		p.addPrint(uint64(id+1)<<32 | uint64(fp))
 		*u = 2
-		e.lst &^= flagOne << 56
+		e.clearFlag(flagOne)
 		return
 	case *u == 0:
 		*u = flowPrint(fh)
-		e.lst |= flagOne << 56
+		e.setFlag(flagOne)
 		return
 	}
 	if p.addFlow(id, fh) {
@@ -349,7 +365,7 @@ func (p *partial) toSketch(e *entry, u *uint32) {
 	}
 	*u = uint32(p.nsketch)
 	p.nsketch++
-	e.lst |= flagSketch << 56
+	e.setFlag(flagSketch)
 }
 
 // sketchOf returns entry e's sketch (id its id), nil when it has none.
@@ -357,7 +373,7 @@ func (p *partial) sketchOf(id uint32, e *entry) *uniq.Counter {
 	if e.flags()&flagSketch == 0 {
 		return nil
 	}
-	return p.sketches[*p.uniq.at(id)]
+	return p.sketches[e.uniq]
 }
 
 // unique returns the local count of distinct flows of entry id (e):
@@ -372,7 +388,7 @@ func (p *partial) unique(id uint32, e *entry) uint64 {
 		if e.flags()&flagOne != 0 {
 			return 1
 		}
-		return uint64(*p.uniq.at(id))
+		return uint64(e.uniq)
 	}
 	if e.flags()&flagSeeded == 0 {
 		tag := uint64(id + 1)
@@ -381,7 +397,7 @@ func (p *partial) unique(id uint32, e *entry) uint64 {
 				c.Add(printHash(uint32(w)))
 			}
 		}
-		e.lst |= flagSeeded << 56
+		e.setFlag(flagSeeded)
 	}
 	return c.Count()
 }
@@ -517,9 +533,7 @@ func (p *partial) lookup(kh uint64, src, dst, k2 uint32, af uint8) (id uint32, e
 			id, e := p.ents.push()
 			e.src, e.dst, e.k2 = src, dst, k2
 			e.fst = uint64(maxOff) & mask48
-			e.lst = uint64(af) << 56
-			_, u := p.uniq.push()
-			*u = 0
+			e.lg = uint64(af) << 56
 			t.slots[i] = tag | (id + 1)
 			t.n++
 			return id, e, true
@@ -616,12 +630,17 @@ func (p *partial) update(id uint32, e *entry, o *Obs, first, end int64) {
 	}
 	nu := uint64(e.pktsUp) + o.PktsUp
 	nd := uint64(e.pktsDown) + o.PktsDown
-	fo := first - p.start
+	bu := e.upBytes() + o.Upload
+	bd := e.downBytes() + o.Download
+	fo, lo := first-p.start, end-p.start
 	b := o.Upload + o.Download
 	isFirst := e.flows == 0
 	takeLg := isFirst || b > e.lgBytes()
+	// The byte sums are checked against mask48 before they could wrap:
+	// each term is below 2^64 - 2^48.
 	if e.flows == math.MaxUint32 || nu > math.MaxUint32 || nd > math.MaxUint32 ||
-		fo < minOff || fo > maxOff || (takeLg && b > mask48) ||
+		o.Upload > mask48 || o.Download > mask48 || bu > mask48 || bd > mask48 ||
+		fo < minOff || fo > maxOff || lo > maxOff || (takeLg && b > mask48) ||
 		o.PktsUp > math.MaxUint32 || o.PktsDown > math.MaxUint32 {
 		a := p.toAcc(e)
 		a.add(o, first, end)
@@ -629,18 +648,20 @@ func (p *partial) update(id uint32, e *entry, o *Obs, first, end int64) {
 		return
 	}
 	e.flows++
-	e.up += o.Upload
-	e.down += o.Download
 	e.pktsUp, e.pktsDown = uint32(nu), uint32(nd)
 	if fo < e.firstOff() {
-		e.fst = e.fst&^mask48 | uint64(fo)&mask48
+		e.setFirst(fo)
 	}
-	if lo := end - p.start; lo > e.lastOff() {
-		e.lst = e.lst&^mask48 | uint64(lo)
+	if lo > e.lastOff() {
+		e.setLast(lo)
 	}
 	if takeLg {
-		e.lg = b | uint64(o.SrcPort)<<48
-		e.fst = e.fst&mask48 | uint64(o.DstPort)<<48
+		e.up = bu | uint64(o.SrcPort)<<48
+		e.down = bd | uint64(o.DstPort)<<48
+		e.lg = e.lg&^mask48 | b
+	} else {
+		e.up = e.up&^mask48 | bu
+		e.down = e.down&^mask48 | bd
 	}
 }
 
@@ -652,7 +673,7 @@ func (p *partial) toAcc(e *entry) acc {
 		return a
 	}
 	return acc{
-		flows: uint64(e.flows), up: e.up, down: e.down,
+		flows: uint64(e.flows), up: e.upBytes(), down: e.downBytes(),
 		pktsUp: uint64(e.pktsUp), pktsDown: uint64(e.pktsDown),
 		largest: e.lgBytes(), lsport: e.lsport(), ldport: e.ldport(),
 		first: p.start + e.firstOff(), last: p.start + e.lastOff(), mark: e.mark(),
@@ -661,7 +682,7 @@ func (p *partial) toAcc(e *entry) acc {
 
 // goWide moves e's totals to a (which already holds them) in p.wides.
 func (p *partial) goWide(e *entry, a *acc) {
-	e.lst = uint64(a.mark)<<48 | uint64(e.flags()|flagWide)<<56
+	e.lg = uint64(a.mark)<<48 | uint64(e.flags()|flagWide)<<56
 	e.flows = uint32(len(p.wides))
 	p.wides = append(p.wides, *a)
 }
@@ -675,15 +696,17 @@ func (p *partial) store(e *entry, a *acc) {
 	}
 	fo, lo := a.first-p.start, a.last-p.start
 	if a.flows > math.MaxUint32 || a.pktsUp > math.MaxUint32 || a.pktsDown > math.MaxUint32 ||
+		a.up > mask48 || a.down > mask48 ||
 		a.largest > mask48 || fo < minOff || fo > maxOff || lo < 0 || lo > maxOff {
 		p.goWide(e, a)
 		return
 	}
-	e.flows, e.up, e.down = uint32(a.flows), a.up, a.down
+	e.flows = uint32(a.flows)
+	e.up, e.down = a.up|uint64(a.lsport)<<48, a.down|uint64(a.ldport)<<48
 	e.pktsUp, e.pktsDown = uint32(a.pktsUp), uint32(a.pktsDown)
-	e.lg = a.largest | uint64(a.lsport)<<48
-	e.fst = uint64(fo)&mask48 | uint64(a.ldport)<<48
-	e.lst = uint64(lo) | uint64(a.mark)<<48 | uint64(e.flags())<<56
+	e.lg = a.largest | uint64(a.mark)<<48 | uint64(e.flags())<<56
+	e.setFirst(fo)
+	e.setLast(lo)
 }
 
 // key rebuilds the Key of e.
@@ -743,11 +766,10 @@ func (p *partial) mergeFrom(b *partial) bool {
 		entMap[i] = id
 		if bs := b.sketchOf(i, be); bs != nil {
 			if f := e.flags(); f&flagSketch == 0 {
-				u := p.uniq.at(id)
-				fp := *u
-				p.toSketch(e, u)
+				fp := e.uniq
+				p.toSketch(e, &e.uniq)
 				if f&flagOne != 0 { // its one flow moves into the sketch
-					e.lst &^= flagOne << 56
+					e.clearFlag(flagOne)
 					p.sketchOf(id, e).Add(printHash(fp))
 				}
 			}
@@ -772,7 +794,7 @@ func (p *partial) mergeFrom(b *partial) bool {
 	for i := uint32(0); i < b.ents.n; i++ {
 		if b.ents.at(i).flags()&flagOne != 0 {
 			id := entMap[i]
-			p.addFlowTo(id, p.ents.at(id), uint64(*b.uniq.at(i)))
+			p.addFlowTo(id, p.ents.at(id), uint64(b.ents.at(i).uniq))
 		}
 	}
 	return true
@@ -801,7 +823,7 @@ func (p *partial) aggregates(size int64) []*Aggregate {
 	for i := uint32(0); i < p.ents.n; i++ {
 		e := p.ents.at(i)
 		if e.flags()&flagOne != 0 {
-			aggs[i].Unique.Add(printHash(*p.uniq.at(i)))
+			aggs[i].Unique.Add(printHash(e.uniq))
 		}
 		if c := p.sketchOf(i, e); c != nil {
 			aggs[i].Unique.Merge(c)
