@@ -17,6 +17,7 @@ import (
 // A Closed is valid only during the close callback.
 type Closed struct {
 	start, size int64
+	ws, we      time.Time // start and end, for every Aggregate
 	parts       []*closedPart
 	agg         Aggregate
 	count       int // keys, once a walk has reached the end; -1 before
@@ -32,10 +33,10 @@ type closedPart struct {
 }
 
 // Start and End bound the window.
-func (c *Closed) Start() time.Time { return time.Unix(0, c.start).UTC() }
+func (c *Closed) Start() time.Time { return c.ws }
 
 // End is the window's end (exclusive).
-func (c *Closed) End() time.Time { return time.Unix(0, c.start+c.size).UTC() }
+func (c *Closed) End() time.Time { return c.we }
 
 // Len returns the number of entries in the window's partials: the number
 // of aggregates All yields when no key was split across Writers, an upper
@@ -181,7 +182,7 @@ func (c *Closed) fill(g *Aggregate, cp *closedPart, id uint32, unique bool) {
 	e := cp.p.ents.at(id)
 	a := cp.p.toAcc(e)
 	g.Key = cp.p.key(e)
-	g.WindowStart, g.WindowEnd = c.Start(), c.End()
+	g.WindowStart, g.WindowEnd = c.ws, c.we
 	a.fill(g)
 	g.Unique.Reset()
 	if unique {

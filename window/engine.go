@@ -700,7 +700,7 @@ func (e *Engine) nextReadyLocked() (int64, []*partial) {
 // emit merges the partials of one window and calls onClose.
 func (e *Engine) emit(start int64, parts []*partial) {
 	if e.onStream != nil {
-		c := &Closed{start: start, size: e.size, count: -1}
+		c := &Closed{start: start, size: e.size, ws: time.Unix(0, start).UTC(), we: time.Unix(0, start+e.size).UTC(), count: -1}
 		for _, p := range parts {
 			c.parts = append(c.parts, prepare(p))
 		}
