@@ -324,6 +324,7 @@ func (d *Detector) emitEarly(s *window.Snapshot) {
 	al.DestNames = names
 	d.early.Add(1)
 	d.send(al)
+	d.flushSink()
 }
 
 func (d *Detector) send(al *Alert) {
@@ -332,6 +333,15 @@ func (d *Detector) send(al *Alert) {
 	d.sinkMu.Lock()
 	defer d.sinkMu.Unlock()
 	d.cfg.sink.Alert(al)
+}
+
+// flushSink has a Flusher sink write the alerts it holds.
+func (d *Detector) flushSink() {
+	if f, ok := d.cfg.sink.(Flusher); ok {
+		d.sinkMu.Lock()
+		defer d.sinkMu.Unlock()
+		f.Flush()
+	}
 }
 
 // iocMatches checks a destination address, and the names seen for it,
@@ -605,6 +615,7 @@ func (d *Detector) onClose(c *window.Closed) {
 		al.DestNames = names
 		d.send(al)
 	}
+	d.flushSink()
 }
 
 // windowContext is what only a closed window knows about an aggregate.

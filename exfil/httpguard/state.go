@@ -641,7 +641,8 @@ func (g *Guard) buildAlert(s *snapshot, stage string) *exfil.Alert {
 	return al
 }
 
-// send hands an alert to the sink, one call at a time.
+// send hands an alert to the sink, one call at a time, and flushes a
+// Flusher: the Guard sends its alerts one by one, each when it is due.
 func (g *Guard) send(al *exfil.Alert) {
 	g.alerts.Add(1)
 	if al.Severity.IsValid() {
@@ -650,4 +651,7 @@ func (g *Guard) send(al *exfil.Alert) {
 	g.sinkMu.Lock()
 	defer g.sinkMu.Unlock()
 	g.cfg.sink.Alert(al)
+	if f, ok := g.cfg.sink.(exfil.Flusher); ok {
+		f.Flush()
+	}
 }
