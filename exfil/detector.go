@@ -198,29 +198,31 @@ func (w *Writer) prepare(r *flowsrc.Record, o *window.Obs) bool {
 		w.invalid++
 		return false
 	}
-	c := Orient(r)
-	if !d.cfg.home.Internal(c.Client) {
+	// Orient, written out: the observation is filled field by field, with
+	// no Conversation in between.
+	rev, _ := decideReversed(r)
+	client, server := r.Src.Unmap(), r.Dst.Unmap()
+	cport, sport := r.SrcPort, r.DstPort
+	up, down, pu, pd := r.BytesToServer, r.BytesToClient, r.PktsToServer, r.PktsToClient
+	if rev {
+		client, server, cport, sport = server, client, sport, cport
+		up, down, pu, pd = down, up, pd, pu
+	}
+	if !d.cfg.home.Internal(client) {
 		w.notOutbound++
 		return false
 	}
-	if !d.cfg.home.External(c.Server) {
+	if !d.cfg.home.External(server) {
 		w.internalDest++
 		return false
 	}
-	*o = window.Obs{
-		Key:      window.Key{Src: c.Client, Dst: c.Server, DstPort: c.ServerPort, Proto: c.Proto, AppProto: r.AppProto},
-		Start:    r.Start,
-		End:      r.End,
-		Upload:   c.Upload,
-		Download: c.Download,
-		PktsUp:   c.PktsUp,
-		PktsDown: c.PktsDown,
-		SrcPort:  c.ClientPort,
-		DstPort:  c.ServerPort,
-	}
+	o.Key = window.Key{Src: client, Dst: server, DstPort: sport, Proto: r.Proto, AppProto: r.AppProto}
+	o.Start, o.End = r.Start, r.End
+	o.Upload, o.Download, o.PktsUp, o.PktsDown = up, down, pu, pd
+	o.SrcPort, o.DstPort = cport, sport
 	if r.HasICMP {
 		typ := r.ICMPType
-		if c.Reversed {
+		if rev {
 			if req, ok := icmpReply(r.Proto, typ); ok {
 				typ = req
 			}
@@ -228,7 +230,7 @@ func (w *Writer) prepare(r *flowsrc.Record, o *window.Obs) bool {
 		o.Key.DstPort = 0
 		o.SrcPort, o.DstPort = uint16(typ), uint16(r.ICMPCode)
 	}
-	o.FlowHash = flowHash(c.Client, c.Server, o.SrcPort, o.DstPort, c.Proto)
+	o.FlowHash = flowHash(client, server, o.SrcPort, o.DstPort, r.Proto)
 	return true
 }
 

@@ -4,8 +4,11 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+	"time"
 
+	"github.com/exfilscore/exfilscore/flowsrc"
 	"github.com/exfilscore/exfilscore/internal/uniq"
+	"github.com/exfilscore/exfilscore/window"
 )
 
 // TestBlastRadius checks blastRadius against a map of sets on random
@@ -186,4 +189,92 @@ func BenchmarkHomeNet(b *testing.B) {
 		}
 	})
 	_ = sink
+}
+
+// obsViaOrient is the observation of r as Orient describes the
+// conversation: what Writer.prepare must give.
+func obsViaOrient(r *flowsrc.Record) window.Obs {
+	c := Orient(r)
+	o := window.Obs{
+		Key:   window.Key{Src: c.Client, Dst: c.Server, DstPort: c.ServerPort, Proto: c.Proto, AppProto: r.AppProto},
+		Start: r.Start, End: r.End,
+		Upload: c.Upload, Download: c.Download, PktsUp: c.PktsUp, PktsDown: c.PktsDown,
+		SrcPort: c.ClientPort, DstPort: c.ServerPort,
+	}
+	if r.HasICMP {
+		typ := r.ICMPType
+		if c.Reversed {
+			if req, ok := icmpReply(r.Proto, typ); ok {
+				typ = req
+			}
+		}
+		o.Key.DstPort = 0
+		o.SrcPort, o.DstPort = uint16(typ), uint16(r.ICMPCode)
+	}
+	o.FlowHash = flowHash(c.Client, c.Server, o.SrcPort, o.DstPort, c.Proto)
+	return o
+}
+
+// TestPrepareMatchesOrient holds Writer.prepare, which orients a record
+// inline, to Orient on random records of every initiator rule: explicit
+// initiator, SYN, ICMP and ICMPv6 requests and replies, service and
+// ephemeral ports, IPv4, IPv6 and IPv4-mapped addresses, inside and
+// outside the home network.
+func TestPrepareMatchesOrient(t *testing.T) {
+	d, err := New(WithSink(SinkFunc(func(*Alert) {})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := d.NewWriter()
+	defer w.Close()
+	rng := rand.New(rand.NewPCG(5, 8))
+	addrs := []netip.Addr{
+		netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("192.168.7.7"), netip.MustParseAddr("::ffff:10.9.9.9"),
+		netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("::ffff:203.0.113.5"), netip.MustParseAddr("fd00::1"),
+		netip.MustParseAddr("2001:db8::5"),
+	}
+	ports := []uint16{0, 22, 53, 443, 3306, 8080, 40000, 50000, 65535}
+	protos := []uint8{6, 17, 1, 58, 132}
+	t0 := time.Date(2026, 11, 2, 2, 0, 0, 0, time.UTC)
+	kept := 0
+	for i := range 20000 {
+		r := flowsrc.Record{
+			Src: addrs[rng.IntN(len(addrs))], Dst: addrs[rng.IntN(len(addrs))],
+			SrcPort: ports[rng.IntN(len(ports))], DstPort: ports[rng.IntN(len(ports))],
+			Proto:         protos[rng.IntN(len(protos))],
+			BytesToServer: rng.Uint64N(1 << 30), BytesToClient: rng.Uint64N(1 << 20),
+			PktsToServer: rng.Uint64N(1000), PktsToClient: rng.Uint64N(1000),
+			Start: t0.Add(time.Duration(i) * time.Millisecond), End: t0.Add(time.Duration(i+5) * time.Millisecond),
+			AppProto: []string{"", "tls", "dns"}[rng.IntN(3)],
+		}
+		switch rng.IntN(4) {
+		case 0:
+			r.Initiator = flowsrc.InitiatorSrc
+		case 1:
+			r.Initiator = flowsrc.InitiatorDst
+		}
+		r.TCPFlags = uint8(rng.IntN(64))
+		if (r.Proto == 1 || r.Proto == 58) && rng.IntN(4) != 0 {
+			r.HasICMP = true
+			r.ICMPType = []uint8{0, 8, 13, 14, 3, 128, 129, 135, 136}[rng.IntN(9)]
+			r.ICMPCode = uint8(rng.IntN(4))
+		}
+		var got window.Obs
+		ok := w.prepare(&r, &got)
+		c := Orient(&r)
+		wantOK := d.cfg.home.Internal(c.Client) && d.cfg.home.External(c.Server)
+		if ok != wantOK {
+			t.Fatalf("record %d %+v: prepare says %v, Orient and the home network %v", i, r, ok, wantOK)
+		}
+		if !ok {
+			continue
+		}
+		kept++
+		if want := obsViaOrient(&r); got != want {
+			t.Fatalf("record %d %+v:\nprepare %+v\nOrient  %+v", i, r, got, want)
+		}
+	}
+	if kept < 1000 {
+		t.Fatalf("only %d outbound records: the test covers too little", kept)
+	}
 }

@@ -22,6 +22,13 @@
 //		// d.Stats() counts every skipped part.
 //	}
 //
+// A consumer that reads ahead (exfil.Writer.ObserveBatch prefetches the
+// window tables of a run of records) calls [DatagramDecoder.DecodeRuns]
+// instead: it decodes up to [RunLen] records in place into one array and
+// hands them over as a slice, with no copy, valid only during the call.
+// Both give the same records in the same order (the path differential
+// checks it on every capture and on the fuzz corpus).
+//
 // [SniffFormat] tells the format from the first bytes, so one decoder can
 // serve every port: a NetFlow v5 datagram sent to the sFlow port is decoded
 // as NetFlow v5.
