@@ -191,6 +191,15 @@ type Writer struct {
 	view    Aggregate // scratch for AddMarked's mark func
 	touched uint32    // what prefetch read, kept so that its loads stay
 
+	// What the last Prefetch found: the entry (id+1, 0 if none) of
+	// pfObs[i] in the partial pfPart of window pfStart. AddMarked takes
+	// an entry from here after checking its key against the observation.
+	pfObs   *Obs
+	pfN     int
+	pfPart  *partial
+	pfStart int64
+	pfIDs   [PrefetchRun]uint32
+
 	_       [64]byte
 	minOpen atomic.Int64 // oldest window start held, MaxInt64 if none
 	pubRec  atomic.Uint64
@@ -268,14 +277,26 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 		}
 	}
 	pp := uint32(o.Key.DstPort)<<8 | uint32(o.Key.Proto)
-	src, sid, hs, ok1 := p.ref(o.Key.Src)
-	dst, did, hd, ok2 := p.ref(o.Key.Dst)
-	app, ah, ok3 := p.appID(o.Key.AppProto)
 	var id uint32
 	var e *entry
 	var ok4 bool
-	if ok1 && ok2 && ok3 {
-		id, e, ok4 = p.lookup(keyHash(hs, hd, pp, ah), src, dst, pp<<8|uint32(app), addrFlags(sid, did))
+	if h := w.prefetched(o, p); h != 0 && h-1 < p.ents.n && o.Key.Src.Is4() && o.Key.Dst.Is4() {
+		// The entry Prefetch found, if it holds this key (keys are unique
+		// in a partial): no hashing, no index probe.
+		e = p.ents.at(h - 1)
+		s4, d4 := o.Key.Src.As4(), o.Key.Dst.As4()
+		app, _, ok3 := p.appID(o.Key.AppProto)
+		if ok3 && e.src == be32(s4[:]) && e.dst == be32(d4[:]) && e.k2 == pp<<8|uint32(app) && e.addrFlags() == 0 {
+			id, ok4 = h-1, true
+		}
+	}
+	if !ok4 {
+		src, sid, hs, ok1 := p.ref(o.Key.Src)
+		dst, did, hd, ok2 := p.ref(o.Key.Dst)
+		app, ah, ok3 := p.appID(o.Key.AppProto)
+		if ok1 && ok2 && ok3 {
+			id, e, ok4 = p.lookup(keyHash(hs, hd, pp, ah), src, dst, pp<<8|uint32(app), addrFlags(sid, did))
+		}
 	}
 	if !ok4 {
 		w.reject++
@@ -338,7 +359,8 @@ const PrefetchRun = 32
 // calls it on the next few first; AddBatch does.
 func (w *Writer) Prefetch(obs []Obs) {
 	p := w.last
-	if w.done || p == nil || len(p.flows) == 0 {
+	w.pfN = 0
+	if w.done || p == nil || len(p.flows) == 0 || len(obs) == 0 {
 		return
 	}
 	obs = obs[:min(len(obs), PrefetchRun)]
@@ -397,6 +419,8 @@ func (w *Writer) Prefetch(obs []Obs) {
 		}
 	}
 	prefetch.Lines(lines[:n])
+	w.pfObs, w.pfN, w.pfPart, w.pfStart = &obs[0], len(obs), p, p.start
+	w.pfIDs = ids
 	// The registers of busy keys' sketches.
 	var sum uint32
 	for i, id := range ids[:len(obs)] {
@@ -408,6 +432,21 @@ func (w *Writer) Prefetch(obs []Obs) {
 		}
 	}
 	w.touched += sum
+}
+
+// prefetched returns the entry (id+1) the last Prefetch found for o in p,
+// or 0: when o is not one of the observations it read, or p is not the
+// partial it read them in.
+func (w *Writer) prefetched(o *Obs, p *partial) uint32 {
+	if w.pfN == 0 || p != w.pfPart || p.start != w.pfStart {
+		return 0
+	}
+	const size = unsafe.Sizeof(Obs{})
+	d := uintptr(unsafe.Pointer(o)) - uintptr(unsafe.Pointer(w.pfObs))
+	if i := d / size; d%size == 0 && i < uintptr(w.pfN) {
+		return w.pfIDs[i]
+	}
+	return 0
 }
 
 func (w *Writer) mark(p *partial, id uint32, e *entry, o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) bool {

@@ -765,3 +765,84 @@ func TestMergeSketchIntoOneFlow(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefetchedEntryIsChecked: AddMarked takes the entry the last
+// Prefetch found for an observation only if it holds the observation's
+// key, so an observation changed between Prefetch and Add (or a different
+// key behind the same 6-bit index tag) is added to its own key.
+func TestPrefetchedEntryIsChecked(t *testing.T) {
+	base := Key{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("203.0.113.9"), DstPort: 443, Proto: 6}
+	others := map[string]Key{
+		"src":   {Src: netip.MustParseAddr("10.0.0.2"), Dst: base.Dst, DstPort: 443, Proto: 6},
+		"dst":   {Src: base.Src, Dst: netip.MustParseAddr("203.0.113.10"), DstPort: 443, Proto: 6},
+		"port":  {Src: base.Src, Dst: base.Dst, DstPort: 444, Proto: 6},
+		"proto": {Src: base.Src, Dst: base.Dst, DstPort: 443, Proto: 17},
+		"app":   {Src: base.Src, Dst: base.Dst, DstPort: 443, Proto: 6, AppProto: "tls"},
+		"ipv6":  {Src: netip.MustParseAddr("fd00::1"), Dst: base.Dst, DstPort: 443, Proto: 6},
+	}
+	end := t0.Truncate(15 * time.Minute).Add(time.Minute)
+	for name, other := range others {
+		var s sink
+		e := newEngine(&s, false)
+		w := e.NewWriter()
+		// Both keys known, so Prefetch finds base's entry.
+		w.Add(&Obs{Key: base, End: end, Upload: 1, FlowHash: 1})
+		w.Add(&Obs{Key: other, End: end, Upload: 10, FlowHash: 2})
+		b := []Obs{{Key: base, End: end, Upload: 100, FlowHash: 3}}
+		w.Prefetch(b)
+		if w.pfN != 1 || w.pfIDs[0] == 0 {
+			t.Fatalf("%s: Prefetch found no entry for a known key", name)
+		}
+		b[0].Key = other
+		if !w.Add(&b[0]) {
+			t.Fatalf("%s: not accepted", name)
+		}
+		w.Close()
+		e.Flush()
+		up := map[Key]uint64{}
+		for _, a := range s.aggs {
+			up[a.Key] += a.Upload
+		}
+		if up[base] != 1 || up[other] != 110 {
+			t.Errorf("%s changed after Prefetch: uploads base %d, other %d; want 1 and 110", name, up[base], up[other])
+		}
+	}
+}
+
+// TestPrefetchedEntryTagCollision simulates a hint that leads to an entry
+// of another key behind the same index tag: an IPv6 key whose interned
+// source id equals the IPv4 source value of the observation. The entry's
+// address flags tell them apart.
+func TestPrefetchedEntryTagCollision(t *testing.T) {
+	end := t0.Truncate(15 * time.Minute).Add(time.Minute)
+	dst := netip.MustParseAddr("203.0.113.9")
+	var s sink
+	e := newEngine(&s, false)
+	w := e.NewWriter()
+	x := Key{Src: netip.MustParseAddr("fd00::1"), Dst: dst, DstPort: 443, Proto: 6}
+	w.Add(&Obs{Key: x, End: end, Upload: 1, FlowHash: 1})
+	w.Add(&Obs{Key: x, End: end, Upload: 0, FlowHash: 1}) // the Writer's current partial is set from its second record
+	p := w.last
+	if p == nil || p.ents.n != 1 || p.ents.at(0).addrFlags() == 0 {
+		t.Fatal("x is not the one entry of the current partial, with an interned source")
+	}
+	ref := p.ents.at(0).src // x's interned source id
+	y := Key{Src: netip.AddrFrom4([4]byte{byte(ref >> 24), byte(ref >> 16), byte(ref >> 8), byte(ref)}), Dst: dst, DstPort: 443, Proto: 6}
+	w.Add(&Obs{Key: y, End: end, Upload: 10, FlowHash: 2})
+	b := []Obs{{Key: y, End: end, Upload: 100, FlowHash: 3}}
+	w.Prefetch(b)
+	if w.pfN != 1 {
+		t.Fatal("Prefetch read nothing")
+	}
+	w.pfIDs[0] = 1 // x's entry, as if y's probe met x's slot first, with the same tag
+	w.Add(&b[0])
+	w.Close()
+	e.Flush()
+	up := map[Key]uint64{}
+	for _, a := range s.aggs {
+		up[a.Key] += a.Upload
+	}
+	if up[x] != 1 || up[y] != 110 {
+		t.Errorf("uploads x %d, y %d; want 1 and 110", up[x], up[y])
+	}
+}
