@@ -598,6 +598,7 @@ func (w *Writer) Close() {
 		return
 	}
 	w.done = true
+	w.pfObs, w.pfN, w.pfPart = nil, 0, nil // hold neither the caller's observations nor a partial
 	w.handover(w.e.closed.Load())
 	e := w.e
 	e.mu.Lock()
