@@ -366,7 +366,8 @@ func (w *Writer) Prefetch(obs []Obs) {
 	obs = obs[:min(len(obs), PrefetchRun)]
 	var khs [PrefetchRun]uint64
 	var fps [PrefetchRun]uint32
-	var ids [PrefetchRun]uint32 // entry id+1, 0 when not found
+	ids := &w.pfIDs // entry id+1, 0 when not found
+	clear(ids[:len(obs)])
 	var lines [2 * PrefetchRun]unsafe.Pointer
 	t := &p.keyIdx
 	n := 0
@@ -420,7 +421,6 @@ func (w *Writer) Prefetch(obs []Obs) {
 	}
 	prefetch.Lines(lines[:n])
 	w.pfObs, w.pfN, w.pfPart, w.pfStart = &obs[0], len(obs), p, p.start
-	w.pfIDs = ids
 	// The registers of busy keys' sketches.
 	var sum uint32
 	for i, id := range ids[:len(obs)] {
