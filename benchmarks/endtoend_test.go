@@ -68,26 +68,58 @@ func sumLanes(ls []lane) pipelineResult {
 // collector does. One decoder and one detector are shared by every
 // goroutine.
 type exfilPipeline struct {
+	scoring
 	dec     *flowsrc.DatagramDecoder
-	det     *exfil.Detector
-	alerts  atomic.Uint64
 	lanes   []lane
 	emits   []func([]flowsrc.Record)
 	writers []*exfil.Writer
+}
+
+// scoring is the Detector of an exfilscore pipeline, with a sink that
+// counts alerts, scoring closed windows on a goroutine of its own
+// (Detector.Run) as the collector does.
+type scoring struct {
+	det     *exfil.Detector
+	alerts  atomic.Uint64
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
 
+func (s *scoring) start() error {
+	det, err := exfil.New(exfil.WithSink(exfil.SinkFunc(func(*exfil.Alert) { s.alerts.Add(1) })))
+	if err != nil {
+		return err
+	}
+	s.det = det
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop, s.stopped = cancel, make(chan struct{})
+	go func() { det.Run(ctx); close(s.stopped) }()
+	return nil
+}
+
+// done stops scoring once the writers are closed, scores the open
+// windows and returns the lanes' counts with the Detector's.
+func (s *scoring) done(lanes []lane) pipelineResult {
+	s.stop()
+	<-s.stopped
+	s.det.Flush()
+	r := sumLanes(lanes)
+	st := s.det.Stats()
+	r.late, r.aggregates, r.alerts = st.Late, st.Scored, s.alerts.Load()
+	if st.Alerts != r.alerts && r.err == nil {
+		r.err = fmt.Errorf("detector counted %d alerts, sink got %d", st.Alerts, r.alerts)
+	}
+	return r
+}
+
 func newExfilPipeline(p int) (pipeline, error) {
 	x := &exfilPipeline{dec: flowsrc.NewDatagramDecoder(), lanes: make([]lane, p), emits: make([]func([]flowsrc.Record), p)}
-	det, err := exfil.New(exfil.WithSink(exfil.SinkFunc(func(*exfil.Alert) { x.alerts.Add(1) })))
-	if err != nil {
+	if err := x.start(); err != nil {
 		return nil, err
 	}
-	x.det = det
 	for g := range p {
 		l := &x.lanes[g]
-		w := det.NewWriter()
+		w := x.det.NewWriter()
 		x.writers = append(x.writers, w)
 		x.emits[g] = func(rs []flowsrc.Record) {
 			l.records += uint64(len(rs))
@@ -97,9 +129,6 @@ func newExfilPipeline(p int) (pipeline, error) {
 			w.ObserveBatch(rs)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	x.stop, x.stopped = cancel, make(chan struct{})
-	go func() { det.Run(ctx); close(x.stopped) }()
 	return x, nil
 }
 
@@ -114,16 +143,7 @@ func (x *exfilPipeline) finish() pipelineResult {
 	for _, w := range x.writers {
 		w.Close()
 	}
-	x.stop()
-	<-x.stopped
-	x.det.Flush()
-	r := sumLanes(x.lanes)
-	st := x.det.Stats()
-	r.late, r.aggregates, r.alerts = st.Late, st.Scored, x.alerts.Load()
-	if st.Alerts != r.alerts && r.err == nil {
-		r.err = fmt.Errorf("detector counted %d alerts, sink got %d", st.Alerts, r.alerts)
-	}
-	return r
+	return x.done(x.lanes)
 }
 
 // lanesPipeline is exfilscore as the collector runs it: each goroutine
@@ -134,25 +154,20 @@ func (x *exfilPipeline) finish() pipelineResult {
 // read ahead); closed windows are scored on another goroutine
 // (Detector.Run). Keys are not split between Writers.
 type lanesPipeline struct {
-	dec     *flowsrc.DatagramDecoder
-	det     *exfil.Detector
-	ls      *exfil.Lanes
-	alerts  atomic.Uint64
-	lanes   []lane
-	prods   []*exfil.Producer
-	emits   []func(*flowsrc.Record)
-	stop    context.CancelFunc
-	stopped chan struct{}
+	scoring
+	dec   *flowsrc.DatagramDecoder
+	ls    *exfil.Lanes
+	lanes []lane
+	prods []*exfil.Producer
+	emits []func(*flowsrc.Record)
 }
 
 func newLanesPipeline(p int) (pipeline, error) {
 	x := &lanesPipeline{dec: flowsrc.NewDatagramDecoder(), lanes: make([]lane, p), emits: make([]func(*flowsrc.Record), p)}
-	det, err := exfil.New(exfil.WithSink(exfil.SinkFunc(func(*exfil.Alert) { x.alerts.Add(1) })))
-	if err != nil {
+	if err := x.start(); err != nil {
 		return nil, err
 	}
-	x.det = det
-	x.ls = det.NewLanes(p)
+	x.ls = x.det.NewLanes(p)
 	for g := range p {
 		l := &x.lanes[g]
 		pr := x.ls.Producer()
@@ -163,9 +178,6 @@ func newLanesPipeline(p int) (pipeline, error) {
 			pr.Observe(r)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	x.stop, x.stopped = cancel, make(chan struct{})
-	go func() { det.Run(ctx); close(x.stopped) }()
 	return x, nil
 }
 
@@ -180,16 +192,7 @@ func (x *lanesPipeline) finish() pipelineResult {
 		pr.Flush()
 	}
 	x.ls.Close()
-	x.stop()
-	<-x.stopped
-	x.det.Flush()
-	r := sumLanes(x.lanes)
-	st := x.det.Stats()
-	r.late, r.aggregates, r.alerts = st.Late, st.Scored, x.alerts.Load()
-	if st.Alerts != r.alerts && r.err == nil {
-		r.err = fmt.Errorf("detector counted %d alerts, sink got %d", st.Alerts, r.alerts)
-	}
-	return r
+	return x.done(x.lanes)
 }
 
 // goflowPipeline is goflow2 v2.2.6's own NetFlow pipe (utils.NetFlowPipe:

@@ -799,10 +799,7 @@ func TestPrefetchedEntryIsChecked(t *testing.T) {
 		}
 		w.Close()
 		e.Flush()
-		up := map[Key]uint64{}
-		for _, a := range s.aggs {
-			up[a.Key] += a.Upload
-		}
+		up := uploadsByKey(s.aggs)
 		if up[base] != 1 || up[other] != 110 {
 			t.Errorf("%s changed after Prefetch: uploads base %d, other %d; want 1 and 110", name, up[base], up[other])
 		}
@@ -838,11 +835,17 @@ func TestPrefetchedEntryTagCollision(t *testing.T) {
 	w.Add(&b[0])
 	w.Close()
 	e.Flush()
-	up := map[Key]uint64{}
-	for _, a := range s.aggs {
-		up[a.Key] += a.Upload
-	}
+	up := uploadsByKey(s.aggs)
 	if up[x] != 1 || up[y] != 110 {
 		t.Errorf("uploads x %d, y %d; want 1 and 110", up[x], up[y])
 	}
+}
+
+// uploadsByKey sums the upload of aggs per key.
+func uploadsByKey(aggs []*Aggregate) map[Key]uint64 {
+	up := map[Key]uint64{}
+	for _, a := range aggs {
+		up[a.Key] += a.Upload
+	}
+	return up
 }
