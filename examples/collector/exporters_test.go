@@ -476,14 +476,28 @@ func startNfcapd(dir string) (*nfcapd, string, error) {
 	if _, err := findTool("nfdump"); err != nil {
 		return nil, fmt.Sprintf("nfdump not installed (%v): no comparison with nfdump", err), nil
 	}
+	// The free port can be taken by another test's socket before nfcapd
+	// binds it: try again on another.
+	for attempt := 1; ; attempt++ {
+		n, inUse, err := tryNfcapd(bin, filepath.Join(dir, fmt.Sprintf("nfcapd%d", attempt)))
+		if err == nil || !inUse || attempt == 5 {
+			return n, "", err
+		}
+	}
+}
+
+// tryNfcapd starts nfcapd on a free loopback port, writing to dir, and
+// waits until it has bound the port; inUse reports that it failed because
+// the port was taken meanwhile.
+func tryNfcapd(bin, dir string) (n *nfcapd, inUse bool, err error) {
 	addr, err := freeUDPAddr()
 	if err != nil {
-		return nil, "", err
+		return nil, false, err
 	}
 	host, port, _ := net.SplitHostPort(addr)
-	n := &nfcapd{addr: addr, dir: filepath.Join(dir, "nfcapd"), exited: make(chan struct{})}
+	n = &nfcapd{addr: addr, dir: dir, exited: make(chan struct{})}
 	if err := os.Mkdir(n.dir, 0o755); err != nil {
-		return nil, "", err
+		return nil, false, err
 	}
 	var ctx context.Context
 	ctx, n.cancel = context.WithTimeout(context.Background(), 30*time.Second)
@@ -491,22 +505,34 @@ func startNfcapd(dir string) (*nfcapd, string, error) {
 	n.cmd.Stdout, n.cmd.Stderr = &n.log, &n.log
 	if err := n.cmd.Start(); err != nil {
 		n.cancel()
-		return nil, "", fmt.Errorf("nfcapd: %w", err)
+		return nil, false, fmt.Errorf("nfcapd: %w", err)
 	}
 	go func() {
 		n.cmd.Wait()
 		close(n.exited)
 	}()
-	// Ready when the port is taken.
+	// Ready when the port is taken and nfcapd still runs a moment later
+	// (the port may be another socket's, and nfcapd then exits).
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		select {
+		case <-n.exited:
+			n.cancel()
+			return nil, strings.Contains(n.log.String(), "already in use"), fmt.Errorf("nfcapd exited at start:\n%s", n.log.String())
+		default:
+		}
 		c, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			return n, "", nil
+			select {
+			case <-n.exited:
+				continue // reported above
+			case <-time.After(100 * time.Millisecond):
+				return n, false, nil
+			}
 		}
 		c.Close()
 		if time.Now().After(deadline) {
 			n.kill()
-			return nil, "", fmt.Errorf("nfcapd did not bind %s:\n%s", addr, n.log.String())
+			return nil, false, fmt.Errorf("nfcapd did not bind %s:\n%s", addr, n.log.String())
 		}
 	}
 }
