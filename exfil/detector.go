@@ -70,7 +70,7 @@ func New(opts ...Option) (*Detector, error) {
 		return nil, ErrNoSink
 	}
 	d := &Detector{cfg: c, cid: communityid.New(c.cidSeed)}
-	eng, err := window.NewEngineStream(d.onClose, window.WithSize(c.size), window.WithLateness(c.lateness))
+	eng, err := window.NewEngineStream(d.onClose, window.WithSize(c.size), window.WithLateness(c.lateness), window.WithMaxQueued(c.backlog))
 	if err != nil {
 		return nil, err
 	}
@@ -381,9 +381,9 @@ func flowHash(client, server netip.Addr, cport, sport uint16, proto uint8) uint6
 // Run scores closed windows from the calling goroutine until ctx is done
 // (window.Engine.Deliver): while it runs, the goroutines that feed records
 // hand closed windows over and go on aggregating instead of scoring them
-// themselves, so scoring overlaps with ingestion. Optional: without Run,
-// the goroutine whose record closes a window scores it. Flush after Run
-// returns.
+// themselves, so scoring overlaps with ingestion (WithRunBacklog bounds
+// how many closed windows may wait). Optional: without Run, the goroutine
+// whose record closes a window scores it. Flush after Run returns.
 func (d *Detector) Run(ctx context.Context) { d.eng.Deliver(ctx) }
 
 // Advance tells the detector the time is now (live mode): windows whose

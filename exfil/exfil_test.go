@@ -2,10 +2,13 @@ package exfil_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -302,7 +305,7 @@ func TestNewValidates(t *testing.T) {
 	sink := exfil.SinkFunc(func(*exfil.Alert) {})
 	bad := severity.DefaultPolicy()
 	bad.Low = nil
-	for _, o := range []exfil.Option{exfil.WithWindow(7 * time.Minute), exfil.WithLateness(-time.Second), exfil.WithPolicy(bad), exfil.WithMinSeverity(severity.None), exfil.WithHomeNet(exfil.HomeNet{})} {
+	for _, o := range []exfil.Option{exfil.WithWindow(7 * time.Minute), exfil.WithLateness(-time.Second), exfil.WithPolicy(bad), exfil.WithMinSeverity(severity.None), exfil.WithHomeNet(exfil.HomeNet{}), exfil.WithRunBacklog(-1)} {
 		if _, err := exfil.New(exfil.WithSink(sink), o); err == nil {
 			t.Errorf("bad option accepted")
 		}
@@ -722,5 +725,62 @@ func TestObserveBatchMatchesObserve(t *testing.T) {
 	}
 	if st, rst := d.Stats(), ref.Stats(); !reflect.DeepEqual(st, rst) {
 		t.Errorf("stats differ: batch %+v, observe %+v", st, rst)
+	}
+}
+
+// TestRunBacklogSameAlerts: scoring on a goroutine of its own (Run), with
+// a backlog of one closed window, gives the alerts of scoring inline, over
+// a stream that closes many windows.
+func TestRunBacklogSameAlerts(t *testing.T) {
+	type result struct {
+		id       string
+		up, down uint64
+		flows    uint64
+		sev      severity.Level
+	}
+	run := func(withRun bool) []result {
+		var mu sync.Mutex
+		var got []result
+		sink := exfil.SinkFunc(func(a *exfil.Alert) {
+			mu.Lock()
+			got = append(got, result{a.AlertID, a.TotalUploadBytes, a.TotalDownloadBytes, a.FlowCount, a.Severity})
+			mu.Unlock()
+		})
+		opts := []exfil.Option{exfil.WithSink(sink)}
+		if withRun {
+			opts = append(opts, exfil.WithRunBacklog(1))
+		}
+		d, err := exfil.New(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ran := make(chan struct{})
+		if withRun {
+			go func() { d.Run(ctx); close(ran) }()
+		} else {
+			close(ran)
+		}
+		w := d.NewWriter()
+		for i := range 20000 {
+			src := fmt.Sprintf("10.0.%d.%d", i%7, i%50)
+			r := rec(src, uint16(1024+i%5000), "198.51.100.7", 443, uint64(1+i%97)*64*1024, t0.Add(time.Duration(i)*500*time.Millisecond))
+			w.Observe(&r)
+		}
+		w.Close()
+		cancel()
+		<-ran
+		d.Flush()
+		mu.Lock()
+		defer mu.Unlock()
+		slices.SortFunc(got, func(a, b result) int { return strings.Compare(a.id, b.id) })
+		return got
+	}
+	inline, scored := run(false), run(true)
+	if len(inline) < 10 {
+		t.Fatalf("%d alerts: the stream covers too little", len(inline))
+	}
+	if !slices.Equal(inline, scored) {
+		t.Errorf("Run with a backlog of 1 gives %d alerts, inline %d, or they differ", len(scored), len(inline))
 	}
 }

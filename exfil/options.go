@@ -36,6 +36,7 @@ type config struct {
 	shards   int
 	early    bool
 	nameCap  int
+	backlog  int
 }
 
 func defaultConfig() config {
@@ -175,4 +176,21 @@ func WithNameCapacity(n int) Option {
 // sees the outcome.
 func WithEarlyAlerts(on bool) Option {
 	return optionFunc(func(c *config) error { c.early = on; return nil })
+}
+
+// WithRunBacklog bounds how many closed windows may wait to be scored
+// while Run runs: a goroutine feeding records that closes one more waits
+// until Run takes one (window.WithMaxQueued). A replay, whose records come
+// as fast as a file is read, wants 1: scoring overlaps with reading, and
+// memory stays bounded however slow scoring is. The default, 0, never
+// makes a feeding goroutine wait, for live sources that must keep reading
+// their sockets.
+func WithRunBacklog(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("exfil: run backlog %d must not be negative", n)
+		}
+		c.backlog = n
+		return nil
+	})
 }

@@ -115,6 +115,8 @@ type Engine struct {
 
 	delivering atomic.Bool   // Deliver is running
 	wake       chan struct{} // Writers wake Deliver
+	maxQueued  int           // WithMaxQueued
+	taken      *sync.Cond    // on mu: a complete window was taken for delivery, or Deliver stopped
 
 }
 
@@ -134,7 +136,8 @@ func NewEngine(onClose func([]*Aggregate), opts ...Option) (*Engine, error) {
 		return nil, errors.New("window: nil close callback")
 	}
 	e := &Engine{size: int64(c.size), lateness: int64(c.lateness), onClose: onClose,
-		pending: make(map[int64][]*partial), advWM: minInt64, wake: make(chan struct{}, 1)}
+		pending: make(map[int64][]*partial), advWM: minInt64, wake: make(chan struct{}, 1), maxQueued: c.maxQueued}
+	e.taken = sync.NewCond(&e.mu)
 	e.closed.Store(minInt64)
 	return e, nil
 }
@@ -619,9 +622,42 @@ func (e *Engine) writerDrain() {
 		case e.wake <- struct{}{}:
 		default:
 		}
-		return
+		if e.maxQueued == 0 {
+			return
+		}
+		e.mu.Lock()
+		for e.delivering.Load() && e.readyCountLocked() > e.maxQueued {
+			e.taken.Wait()
+		}
+		e.mu.Unlock()
+		if e.delivering.Load() {
+			return
+		}
 	}
 	e.drain(false)
+}
+
+// readyCountLocked returns how many pending windows are complete (closed
+// and held by no registered Writer).
+func (e *Engine) readyCountLocked() int {
+	c := e.closed.Load()
+	n := 0
+	for s := range e.pending {
+		if s+e.size > c {
+			continue
+		}
+		ready := true
+		for _, w := range e.writers {
+			if w.minOpen.Load() <= s {
+				ready = false
+				break
+			}
+		}
+		if ready {
+			n++
+		}
+	}
+	return n
 }
 
 // Deliver delivers closed windows from the calling goroutine until ctx is
@@ -636,7 +672,10 @@ func (e *Engine) Deliver(ctx context.Context) {
 		panic("window: Deliver called twice at once")
 	}
 	defer func() {
+		e.mu.Lock()
 		e.delivering.Store(false)
+		e.taken.Broadcast() // Writers waiting for Deliver deliver themselves
+		e.mu.Unlock()
 		e.drain(true)
 	}()
 	for {
@@ -734,6 +773,7 @@ func (e *Engine) nextReadyLocked() (int64, []*partial) {
 	}
 	parts := e.pending[start]
 	delete(e.pending, start)
+	e.taken.Broadcast()
 	return start, parts
 }
 

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -848,4 +849,76 @@ func uploadsByKey(aggs []*Aggregate) map[Key]uint64 {
 		up[a.Key] += a.Upload
 	}
 	return up
+}
+
+// TestMaxQueuedBoundsBacklog: with WithMaxQueued(1) and a Deliver whose
+// scoring is held, a Writer adding records window after window stops once
+// one window is being scored and one more waits, and goes on when
+// scoring does; every window is delivered, in order. Without the bound
+// the Writer runs through all of them.
+func TestMaxQueuedBoundsBacklog(t *testing.T) {
+	const windows = 8
+	size := 15 * time.Minute
+	base := t0.Truncate(size)
+	for _, max := range []int{0, 1} {
+		gate := make(chan struct{})
+		var mu sync.Mutex
+		var starts []time.Time
+		e, err := NewEngineStream(func(c *Closed) {
+			<-gate
+			mu.Lock()
+			starts = append(starts, c.Start())
+			mu.Unlock()
+		}, WithLateness(0), WithMaxQueued(max))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		delivered := make(chan struct{})
+		go func() { e.Deliver(ctx); close(delivered) }()
+		for !e.delivering.Load() { // else the Writer delivers, and waits at the gate itself
+			runtime.Gosched()
+		}
+		w := e.NewWriter()
+		var added atomic.Int64
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range windows {
+				w.Add(&Obs{Key: Key{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("203.0.113.9"), DstPort: 443, Proto: 6},
+					End: base.Add(time.Duration(i) * size), Upload: 1, FlowHash: uint64(i)})
+				added.Add(1)
+			}
+			w.Close()
+		}()
+		if max == 0 {
+			<-done // never waits for scoring
+		} else {
+			// Window 0 closes at record 1 (taken by Deliver, held at the
+			// gate), window 1 at record 2 (queued), window 2 at record 3:
+			// one too many, so the Add of record 3 waits.
+			for deadline := time.Now().Add(5 * time.Second); added.Load() < 3 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if n := added.Load(); n != 3 {
+				t.Fatalf("max queued 1: %d records added while scoring is held, want 3", n)
+			}
+		}
+		close(gate)
+		<-done
+		cancel()
+		<-delivered
+		e.Flush()
+		mu.Lock()
+		if len(starts) != windows {
+			t.Fatalf("max %d: %d windows delivered, want %d", max, len(starts), windows)
+		}
+		for i, s := range starts {
+			if !s.Equal(base.Add(time.Duration(i) * size)) {
+				t.Errorf("max %d: window %d starts %v", max, i, s)
+			}
+		}
+		mu.Unlock()
+	}
 }

@@ -160,6 +160,7 @@ func (f optionFunc) apply(c *config) error { return f(c) }
 type config struct {
 	size, lateness time.Duration
 	shards         int
+	maxQueued      int
 }
 
 // WithSize sets the window length (default 15m). It must be at least one
@@ -182,6 +183,23 @@ func WithLateness(d time.Duration) Option {
 			return fmt.Errorf("window: lateness %v must not be negative", d)
 		}
 		c.lateness = d
+		return nil
+	})
+}
+
+// WithMaxQueued bounds the closed windows an Engine holds for Deliver:
+// while Deliver runs, a Writer that hands a closed partial over waits
+// while more than n complete windows wait to be delivered. A replay,
+// whose records come as fast as they are read, then never gets more than
+// n windows ahead of scoring, however slow scoring is. The default, 0,
+// never makes a Writer wait, for live sources that must keep reading.
+// Ignored by New.
+func WithMaxQueued(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("window: max queued windows %d must not be negative", n)
+		}
+		c.maxQueued = n
 		return nil
 	})
 }

@@ -68,6 +68,9 @@ func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option
 		exfil.WithWindow(o.window), exfil.WithLateness(o.lateness),
 		exfil.WithCommunityIDSeed(uint16(o.cidSeed)), exfil.WithEarlyAlerts(o.early),
 	}
+	if o.replay != "" {
+		opts = append(opts, exfil.WithRunBacklog(1))
+	}
 	if o.homenet != "" {
 		h, err := exfil.ParseHomeNet(o.homenet)
 		if err != nil {
@@ -179,9 +182,8 @@ func (a *app) reload() {
 }
 
 // start returns the sources of n reading goroutines and a stop function to
-// call once they have all returned; live says whether they read live
-// input (sockets, a followed log).
-func (a *app) start(n int, live bool) ([]source, func()) {
+// call once they have all returned.
+func (a *app) start(n int) ([]source, func()) {
 	srcs := make([]source, n)
 	if a.det == nil {
 		for i := range srcs {
@@ -194,13 +196,11 @@ func (a *app) start(n int, live bool) ([]source, func()) {
 		p := f.Producer()
 		srcs[i] = source{emit: p.Observe, flush: p.Flush}
 	}
-	if !live {
-		// A replay waits while a closed window is scored: nothing is lost
-		// by waiting, and the next window does not grow meanwhile.
-		return srcs, f.Close
-	}
-	// Live, closed windows are scored on a goroutine of their own while
-	// the lanes go on aggregating, so that the sockets are read on time.
+	// Closed windows are scored on a goroutine of their own while the
+	// lanes go on aggregating: live, so that the sockets are read on time;
+	// in a replay, so that scoring overlaps with reading, with at most one
+	// closed window waiting (exfil.WithRunBacklog(1), set in newApp), so
+	// that memory stays bounded however slow scoring is.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { a.det.Run(ctx); close(done) }()
@@ -242,7 +242,7 @@ func (a *app) runReplay(path string) error {
 		return a.finish("replay")
 	}
 	start := time.Now()
-	srcs, stop := a.start(1, false)
+	srcs, stop := a.start(1)
 	if format == formatPcap {
 		var rs flowsrc.ReplayStats
 		rs, err = flowsrc.ReplayPcap(r, a.dec, srcs[0].emit)
@@ -266,7 +266,7 @@ func (a *app) serve(ctx context.Context, conns []net.PacketConn, tick bool) erro
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(conns))
-	srcs, stop := a.start(len(conns), true)
+	srcs, stop := a.start(len(conns))
 	var readers sync.WaitGroup
 	for i, c := range conns {
 		src := srcs[i]
