@@ -784,3 +784,28 @@ func TestRunBacklogSameAlerts(t *testing.T) {
 		t.Errorf("Run with a backlog of 1 gives %d alerts, inline %d, or they differ", len(scored), len(inline))
 	}
 }
+
+// TestIdleLaneHandsOverAdvancedWindow: a window that Advance closes while
+// an idle lane holds it is scored without another record reaching that
+// lane (it syncs every laneIdle while idle).
+func TestIdleLaneHandsOverAdvancedWindow(t *testing.T) {
+	d, s := newDetector(t)
+	l := d.NewLanes(1)
+	p := l.Producer()
+	r := rec("10.0.0.1", 40000, "198.51.100.7", 443, 5<<30, t0)
+	p.Observe(&r)
+	p.Flush()
+	time.Sleep(600 * time.Millisecond) // the lane's first idle Sync has run
+	d.Advance(t0.Add(time.Hour))
+	n := 0
+	for deadline := time.Now().Add(5 * time.Second); n == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		s.mu.Lock()
+		n = len(s.a)
+		s.mu.Unlock()
+	}
+	l.Close()
+	d.Flush()
+	if n == 0 {
+		t.Errorf("no alert while the lane idled after Advance (%d after Close)", len(s.a))
+	}
+}

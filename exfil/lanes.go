@@ -43,7 +43,8 @@ type lane struct {
 	w  *Writer
 }
 
-// laneIdle is how long a lane waits for records before it syncs.
+// laneIdle is how long a lane waits for records before it syncs, and how
+// often an idle lane syncs again.
 const laneIdle = 250 * time.Millisecond
 
 // NewLanes starts n lanes (n < 1 means 1) feeding d.
@@ -67,8 +68,12 @@ func (l *Lanes) run(ln *lane) {
 		select {
 		case b = <-ln.ch:
 		case <-idle.C:
+			// Idle: hand over the windows the watermark closed (records of
+			// other lanes, or Advance) every laneIdle, so that an idle lane
+			// never holds a closed window back.
 			ln.w.Sync()
-			b = <-ln.ch // nothing more to sync until a record arrives
+			idle.Reset(laneIdle)
+			continue
 		}
 		if b == nil {
 			return // closed
