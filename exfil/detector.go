@@ -142,8 +142,10 @@ type Writer struct {
 const publishEvery = 1024
 
 // NewWriter returns a Writer for one goroutine.
-func (d *Detector) NewWriter() *Writer {
-	w := &Writer{d: d, w: d.eng.NewWriter(), left: publishEvery}
+func (d *Detector) NewWriter() *Writer { return d.newWriter(d.eng.NewWriter()) }
+
+func (d *Detector) newWriter(ww *window.Writer) *Writer {
+	w := &Writer{d: d, w: ww, left: publishEvery}
 	if d.cfg.early {
 		w.markFn = w.mark
 	}
@@ -232,6 +234,19 @@ func (w *Writer) prepare(r *flowsrc.Record, o *window.Obs) bool {
 	}
 	o.FlowHash = flowHash(client, server, o.SrcPort, o.DstPort, r.Proto)
 	return true
+}
+
+// outbound reports whether r is a valid outbound conversation, one that
+// prepare would hand to the window.
+func (d *Detector) outbound(r *flowsrc.Record) bool {
+	if !r.IsValid() {
+		return false
+	}
+	client, server := r.Src.Unmap(), r.Dst.Unmap()
+	if rev, _ := decideReversed(r); rev {
+		client, server = server, client
+	}
+	return d.cfg.home.Internal(client) && d.cfg.home.External(server)
 }
 
 // add records the names of r (prepared into o), checks them against the

@@ -809,3 +809,58 @@ func TestIdleLaneHandsOverAdvancedWindow(t *testing.T) {
 		t.Errorf("no alert while the lane idled after Advance (%d after Close)", len(s.a))
 	}
 }
+
+// TestLanesLateAsInOrder: on time-dense input (records 20 ms apart, so a
+// lane's queue holds minutes of event time) spread over eight lanes, a
+// record is late exactly when it would be late for one Writer fed in
+// order, and the alerts are that Writer's: a lane that lags behind
+// another does not find its windows closed. Every 997th record is from
+// 20 minutes earlier, so some records are really late.
+func TestLanesLateAsInOrder(t *testing.T) {
+	var recs []flowsrc.Record
+	for i := range 200_000 {
+		src := netip.AddrFrom4([4]byte{10, 2, byte(i % 13), byte(i % 17)}).String()
+		dst := netip.AddrFrom4([4]byte{198, 51, 100, byte(i % 29)}).String()
+		end := t0.Add(time.Duration(i) * 20 * time.Millisecond)
+		if i%997 == 0 {
+			end = end.Add(-20 * time.Minute)
+		}
+		recs = append(recs, rec(src, uint16(20000+i%900), dst, 443, uint64(i%89)*30*1024, end))
+	}
+	opts := []exfil.Option{exfil.WithLateness(2 * time.Minute)}
+	ref, want := newDetector(t, opts...)
+	rw := ref.NewWriter()
+	for i := range recs {
+		rw.Observe(&recs[i])
+	}
+	rw.Close()
+	ref.Flush()
+
+	d, got := newDetector(t, opts...)
+	l := d.NewLanes(8)
+	p := l.Producer()
+	for i := range recs {
+		p.Observe(&recs[i])
+	}
+	p.Flush()
+	l.Close()
+	d.Flush()
+
+	ws, gs := ref.Stats(), d.Stats()
+	if ws.Late == 0 || ws.Late == uint64(len(recs)) {
+		t.Fatalf("reference: %d of %d late: the test needs some", ws.Late, len(recs))
+	}
+	if gs.Late != ws.Late || gs.Records != ws.Records {
+		t.Errorf("lanes: %d late of %d records, in order: %d of %d", gs.Late, gs.Records, ws.Late, ws.Records)
+	}
+	if len(got.a) != len(want.a) {
+		t.Fatalf("%d alerts through lanes, %d in order", len(got.a), len(want.a))
+	}
+	for i := range want.a {
+		w, _ := json.Marshal(want.a[i])
+		g, _ := json.Marshal(got.a[i])
+		if string(w) != string(g) {
+			t.Fatalf("alert %d:\n got %s\nwant %s", i, g, w)
+		}
+	}
+}

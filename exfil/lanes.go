@@ -1,6 +1,7 @@
 package exfil
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -20,9 +21,21 @@ import (
 // batch one channel send. A lane that gets nothing for a quarter second
 // syncs its Writer, so that the windows it holds close on time.
 //
+// Windows close in the order the Producer reads its records, not in the
+// order the lanes happen to add them: the lanes' Writers never advance
+// the watermark themselves (window.Engine.NewFollower). When a Producer
+// reads an outbound record that would close a window, it first waits
+// until every lane has added the records it sent before (once per window,
+// not per record), then advances the watermark to that record's end. A
+// lane whose queue lags behind another's therefore never finds its
+// records late because of the queue: a single producer's records are
+// aggregated, and counted late, exactly as one Writer fed in order would
+// (several producers are as independent as several Writers).
+//
 // NewLanes starts the lane goroutines; Close stops them. Lanes is safe
 // for concurrent use; a Producer is not (one per producing goroutine).
 type Lanes struct {
+	d     *Detector
 	lanes []*lane
 	free  chan *batch
 	wg    sync.WaitGroup
@@ -39,8 +52,15 @@ type batch struct {
 }
 
 type lane struct {
-	ch chan *batch
+	ch chan msg
 	w  *Writer
+}
+
+// msg is what a lane receives: a batch of records, or a barrier (done)
+// that it marks once it has added the batches sent before it.
+type msg struct {
+	b    *batch
+	done *sync.WaitGroup
 }
 
 // laneIdle is how long a lane waits for records before it syncs, and how
@@ -50,9 +70,9 @@ const laneIdle = 250 * time.Millisecond
 // NewLanes starts n lanes (n < 1 means 1) feeding d.
 func (d *Detector) NewLanes(n int) *Lanes {
 	n = max(n, 1)
-	l := &Lanes{free: make(chan *batch, 8*n+8)}
+	l := &Lanes{d: d, free: make(chan *batch, 8*n+8)}
 	for range n {
-		ln := &lane{ch: make(chan *batch, 8), w: d.NewWriter()}
+		ln := &lane{ch: make(chan msg, 8), w: d.newWriter(d.eng.NewFollower())}
 		l.lanes = append(l.lanes, ln)
 		l.wg.Go(func() { l.run(ln) })
 	}
@@ -64,9 +84,10 @@ func (l *Lanes) run(ln *lane) {
 	idle := time.NewTimer(laneIdle)
 	defer idle.Stop()
 	for {
-		var b *batch
+		var m msg
+		var ok bool
 		select {
-		case b = <-ln.ch:
+		case m, ok = <-ln.ch:
 		case <-idle.C:
 			// Idle: hand over the windows the watermark closed (records of
 			// other lanes, or Advance) every laneIdle, so that an idle lane
@@ -75,9 +96,14 @@ func (l *Lanes) run(ln *lane) {
 			idle.Reset(laneIdle)
 			continue
 		}
-		if b == nil {
+		if !ok {
 			return // closed
 		}
+		if m.done != nil {
+			m.done.Done()
+			continue
+		}
+		b := m.b
 		ln.w.ObserveBatch(b.recs[:b.n])
 		b.n = 0
 		select {
@@ -90,18 +116,33 @@ func (l *Lanes) run(ln *lane) {
 
 // Producer is one goroutine's way into Lanes: the batches it fills.
 type Producer struct {
-	l   *Lanes
-	cur []*batch // per lane
+	l       *Lanes
+	cur     []*batch // per lane
+	trigger int64    // a record ending at or after it may close a window
+	lanes   sync.WaitGroup
 }
 
 // Producer returns a Producer for one goroutine.
 func (l *Lanes) Producer() *Producer {
-	return &Producer{l: l, cur: make([]*batch, len(l.lanes))}
+	p := &Producer{l: l, cur: make([]*batch, len(l.lanes))}
+	p.setTrigger()
+	return p
+}
+
+func (p *Producer) setTrigger() {
+	if t := p.l.d.eng.NextClose(); t.IsZero() {
+		p.trigger = math.MinInt64
+	} else {
+		p.trigger = t.UnixNano()
+	}
 }
 
 // Observe queues a copy of r on its lane; it reaches the Detector when
 // its batch is full or at Flush.
 func (p *Producer) Observe(r *flowsrc.Record) {
+	if r.End.UnixNano() >= p.trigger {
+		p.advance(r)
+	}
 	i := poolIndex(r.Src, r.Dst, len(p.cur))
 	b := p.cur[i]
 	if b == nil {
@@ -110,9 +151,28 @@ func (p *Producer) Observe(r *flowsrc.Record) {
 	}
 	b.recs[b.n] = *r
 	if b.n++; b.n == batchSize {
-		p.l.lanes[i].ch <- b
+		p.l.lanes[i].ch <- msg{b: b}
 		p.cur[i] = nil
 	}
+}
+
+// advance runs before r is queued when r ends at or after the trigger:
+// if r is an outbound record that closes a window (the only records that
+// move a Writer's watermark), it waits until the lanes have added every
+// record sent before r, then advances the watermark to r's end.
+func (p *Producer) advance(r *flowsrc.Record) {
+	p.setTrigger() // another Producer, or Advance, may have closed it
+	if r.End.UnixNano() < p.trigger || !p.l.d.outbound(r) {
+		return
+	}
+	p.Flush()
+	p.lanes.Add(len(p.l.lanes))
+	for _, ln := range p.l.lanes {
+		ln.ch <- msg{done: &p.lanes}
+	}
+	p.lanes.Wait()
+	p.l.d.eng.AdvanceTo(r.End)
+	p.setTrigger()
 }
 
 func (l *Lanes) get() *batch {
@@ -130,7 +190,7 @@ func (l *Lanes) get() *batch {
 func (p *Producer) Flush() {
 	for i, b := range p.cur {
 		if b != nil && b.n > 0 {
-			p.l.lanes[i].ch <- b
+			p.l.lanes[i].ch <- msg{b: b}
 			p.cur[i] = nil
 		}
 	}

@@ -183,6 +183,7 @@ type Writer struct {
 
 	seen    int64 // the closed boundary this Writer has acted on
 	trigger int64 // an accepted end time >= trigger advances closed
+	follow  bool  // NewFollower: never advances closed
 	maxEnd  int64
 	wins    []*partial
 	last    *partial
@@ -216,9 +217,21 @@ type Writer struct {
 const publishEvery = 1024
 
 // NewWriter registers and returns a new Writer.
-func (e *Engine) NewWriter() *Writer {
+func (e *Engine) NewWriter() *Writer { return e.newWriter(false) }
+
+// NewFollower registers and returns a Writer whose records never advance
+// the watermark: its windows close when the caller says so, through
+// AdvanceTo (or Advance, Flush, another Writer). It is for records that
+// travel to the Writer through a queue: the goroutine that reads them in
+// order advances the watermark once every record read before has been
+// added, so that a Writer whose queue lags behind another's does not
+// find its windows closed (its records late) only because they were
+// queued.
+func (e *Engine) NewFollower() *Writer { return e.newWriter(true) }
+
+func (e *Engine) newWriter(follow bool) *Writer {
 	w := &Writer{e: e, size: e.size, lateness: e.lateness, seen: math.MinInt64, trigger: math.MinInt64,
-		maxEnd: minInt64, pubLeft: publishEvery}
+		maxEnd: minInt64, pubLeft: publishEvery, follow: follow}
 	w.minOpen.Store(math.MaxInt64)
 	w.pubWM.Store(minInt64)
 	e.mu.Lock()
@@ -231,6 +244,8 @@ func (e *Engine) NewWriter() *Writer {
 
 func (w *Writer) setTrigger() {
 	switch {
+	case w.follow:
+		w.trigger = math.MaxInt64
 	case w.seen == minInt64:
 		w.trigger = minInt64
 	case w.seen > math.MaxInt64-w.size-w.lateness:
@@ -694,6 +709,36 @@ func (e *Engine) closeTo(boundary int64) {
 		e.closed.Store(boundary)
 	}
 	e.mu.Unlock()
+}
+
+// NextClose returns the earliest record end time that would close a
+// window now: closed advances when the watermark reaches it.
+func (e *Engine) NextClose() time.Time {
+	c := e.closed.Load()
+	switch {
+	case c == minInt64:
+		return time.Time{} // nothing seen: any record sets the watermark
+	case c > math.MaxInt64-e.size-e.lateness:
+		return time.Unix(0, math.MaxInt64).UTC()
+	}
+	return time.Unix(0, c+e.size+e.lateness).UTC()
+}
+
+// AdvanceTo moves the watermark to t, the end time of a record read in
+// order, exactly as a Writer's accepted record ending at t would (see
+// NewFollower): the windows it passes close, and the caller's goroutine
+// merges and delivers them only when Deliver is not running and no other
+// delivery is, like a Writer's.
+func (e *Engine) AdvanceTo(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	end := t.UnixNano()
+	e.mu.Lock()
+	e.advWM = max(e.advWM, end)
+	e.mu.Unlock()
+	e.closeTo(floorWin(end-e.lateness, e.size))
+	e.writerDrain()
 }
 
 // Advance moves the watermark to now if now is later (live mode) and

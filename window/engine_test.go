@@ -922,3 +922,48 @@ func TestMaxQueuedBoundsBacklog(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestFollowerLeavesWatermark: a follower's records close no window, not
+// even hours later; NextClose says which end time would; AdvanceTo closes
+// exactly as a Writer's record ending then would, and the follower's
+// records of the closed window then count as late.
+func TestFollowerLeavesWatermark(t *testing.T) {
+	var s sink
+	e, _ := NewEngine(s.onClose, WithLateness(2*time.Minute))
+	if !e.NextClose().IsZero() {
+		t.Fatalf("NextClose before any record: %v", e.NextClose())
+	}
+	f := e.NewFollower()
+	k := key("10.0.0.1", "198.51.100.1", 443)
+	f.Add(obs(k, t0.Add(time.Minute), 1, 0, 1))
+	f.Add(obs(k, t0.Add(5*time.Hour), 2, 0, 2))
+	f.Sync()
+	if len(s.aggs) != 0 || !e.NextClose().IsZero() {
+		t.Fatalf("a follower's records closed %d windows (NextClose %v)", len(s.aggs), e.NextClose())
+	}
+	e.AdvanceTo(t0.Add(16 * time.Minute)) // the watermark: nothing closes yet (2 min lateness)
+	if want := t0.Add(17 * time.Minute); !e.NextClose().Equal(want) {
+		t.Fatalf("NextClose %v, want %v", e.NextClose(), want)
+	}
+	f.Add(obs(k, t0.Add(2*time.Minute), 4, 0, 3)) // in time
+	f.Sync()
+	if len(s.aggs) != 0 {
+		t.Fatalf("closed before NextClose: %d", len(s.aggs))
+	}
+	e.AdvanceTo(e.NextClose())
+	if f.Add(obs(k, t0.Add(3*time.Minute), 8, 0, 4)) {
+		t.Error("a record of the closed window was accepted")
+	}
+	f.Sync()
+	if len(s.aggs) != 1 || s.aggs[0].Upload != 5 || s.aggs[0].FlowCount != 2 {
+		t.Fatalf("after AdvanceTo: %+v", s.aggs)
+	}
+	if want := t0.Add(32 * time.Minute); !e.NextClose().Equal(want) {
+		t.Errorf("NextClose %v, want %v", e.NextClose(), want)
+	}
+	f.Close()
+	e.Flush()
+	if st := e.Stats(); st.Records != 3 || st.Late != 1 || st.Closed != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
