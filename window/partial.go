@@ -315,7 +315,10 @@ func (p *partial) reset(start int64) {
 	p.apps, p.appHash = p.apps[:1], p.appHash[:1]
 	p.lastApp, p.lastID = "", 0
 	p.ents.n = 0
-	p.keyIdx.init(10)
+	// The key index keeps the size the last window grew it to: clearing
+	// it costs less than growing it again (each growth rehashes every
+	// entry, a cache miss each).
+	p.keyIdx.init(uint8(max(10, bits.Len(uint(cap(p.keyIdx.slots)))-1)))
 	p.wides = p.wides[:0]
 	clear(p.flows)
 	p.nflow = 0
