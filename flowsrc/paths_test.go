@@ -651,3 +651,67 @@ func TestFastPathAllocations(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayPcapRuns: a capture replayed in runs (ReplayPcapRuns) gives
+// the records, in order, and the stats of ReplayPcap: long v9 datagrams
+// (several runs each), v5, a datagram whose template is unknown, and a UDP
+// packet that is no flow export.
+func TestReplayPcapRuns(t *testing.T) {
+	var buf strings.Builder
+	w, err := flowtest.NewPcapWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collector := netip.MustParseAddrPort("192.0.2.1:2055")
+	at := time.Date(2026, 11, 2, 3, 0, 0, 0, time.UTC)
+	write := func(exp string, payload []byte) {
+		t.Helper()
+		if err := w.WriteFrame(at, flowtest.UDPFrame(netip.MustParseAddrPort(exp), collector, payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flows := func(n, seed int) []flowtest.Flow {
+		fl := make([]flowtest.Flow, n)
+		for i := range fl {
+			fl[i] = flowtest.Flow{Src: netip.AddrFrom4([4]byte{10, 0, byte(seed), byte(i)}), Dst: netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}),
+				SrcPort: uint16(40000 + i), DstPort: 443, Proto: 6, Bytes: uint64(1000 * (i + 1)), Packets: uint64(i + 1),
+				Start: at.Add(-time.Minute), End: at.Add(-time.Duration(i) * time.Second)}
+		}
+		return fl
+	}
+	tpl := flowtest.V9Template(300, false)
+	write("192.0.2.9:5000", flowtest.NewV9(flowtest.V9Header{ExportTime: at, Uptime: time.Hour, SourceID: 7}).Data(tpl, flows(3, 9)...).Bytes()) // template unknown yet
+	for _, n := range []int{0, 1, 31, 32, 33, 70} {
+		write("192.0.2.9:5000", flowtest.NewV9(flowtest.V9Header{ExportTime: at, Uptime: time.Hour, SourceID: 7}).Template(tpl).Data(tpl, flows(n, n)...).Bytes())
+	}
+	write("192.0.2.5:5000", flowtest.AppendV5(nil, flowtest.V5Header{ExportTime: at, Uptime: 48 * time.Hour}, flows(30, 1)))
+	write("192.0.2.12:53", []byte("not a flow datagram at all"))
+	capture := buf.String()
+
+	var want []flowsrc.Record
+	wantSt, err := flowsrc.ReplayPcap(strings.NewReader(capture), flowsrc.NewDatagramDecoder(), func(r *flowsrc.Record) { want = append(want, *r) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []flowsrc.Record
+	runs := 0
+	gotSt, err := flowsrc.ReplayPcapRuns(strings.NewReader(capture), flowsrc.NewDatagramDecoder(), func(rs []flowsrc.Record) {
+		runs++
+		if len(rs) == 0 || len(rs) > flowsrc.RunLen {
+			t.Errorf("run of %d records", len(rs))
+		}
+		got = append(got, rs...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 100 || wantSt.DecodeErrors != 1 || wantSt.NotFlow != 1 {
+		t.Fatalf("the capture does not cover the cases: %d records, stats %+v", len(want), wantSt)
+	}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("records differ (-ReplayPcap +ReplayPcapRuns):\n%s", diff)
+	}
+	if gotSt != wantSt || runs <= len(want)/flowsrc.RunLen {
+		t.Errorf("stats %+v in %d runs, want %+v", gotSt, runs, wantSt)
+	}
+}

@@ -120,6 +120,20 @@ type ReplayStats struct {
 // record. A capture that ends mid-file returns the stats so far and the
 // error.
 func ReplayPcap(r io.Reader, dec *DatagramDecoder, emit func(*Record)) (ReplayStats, error) {
+	return replayPcap(r, func(src netip.Addr, t time.Time, payload []byte) error {
+		return dec.Decode(src, t, payload, emit)
+	})
+}
+
+// ReplayPcapRuns is ReplayPcap for a consumer that takes records in runs
+// (see DatagramDecoder.DecodeRuns).
+func ReplayPcapRuns(r io.Reader, dec *DatagramDecoder, emit func([]Record)) (ReplayStats, error) {
+	return replayPcap(r, func(src netip.Addr, t time.Time, payload []byte) error {
+		return dec.DecodeRuns(src, t, payload, emit)
+	})
+}
+
+func replayPcap(r io.Reader, decode func(netip.Addr, time.Time, []byte) error) (ReplayStats, error) {
 	var st ReplayStats
 	pr, err := pcap.NewReader(r)
 	if err != nil {
@@ -148,7 +162,7 @@ func ReplayPcap(r io.Reader, dec *DatagramDecoder, emit func(*Record)) (ReplaySt
 			continue
 		}
 		st.Decoded++
-		if err := dec.Decode(p.Src.Unmap(), p.Time, p.Payload, emit); err != nil {
+		if err := decode(p.Src.Unmap(), p.Time, p.Payload); err != nil {
 			st.DecodeErrors++
 		}
 	}

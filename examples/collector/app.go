@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,7 +28,9 @@ import (
 // With a Detector, the goroutines that read and decode (one per socket, or
 // the replay) hand their records to exfil.Lanes, one lane per CPU, each
 // owning an exfil.Writer: decoding stays in order per exporter, and
-// aggregation uses every core without a lock per record.
+// aggregation uses every core without a lock per record. A capture
+// replayed on fewer than lanesFrom CPUs is aggregated by its reader
+// instead (see start).
 type app struct {
 	o     options
 	log   *slog.Logger
@@ -46,14 +49,24 @@ type app struct {
 // stops.
 type source struct {
 	emit  func(*flowsrc.Record)
+	runs  func([]flowsrc.Record) // when not nil, takes the decoder's runs (DecodeRuns)
 	flush func()
 }
+
+// lanesFrom is the number of lanes (CPUs, or -lanes) from which a
+// replayed capture is spread over lanes. Below it the reader aggregates on its own Writer, decoded
+// runs read ahead (ObserveBatch): on two CPUs the reader and the scoring
+// goroutine already take both, and handing records to lanes costs more
+// than it spreads (the 10^7-record replay: 2.51-2.58 s on the reader's
+// Writer, 2.70-2.75 s through two lanes; BenchmarkEndToEnd's exfilscore
+// and exfilscore-lanes show the same).
+const lanesFrom = 4
 
 func newApp(o options, stdout io.Writer, log *slog.Logger, extra ...exfil.Option) (*app, error) {
 	if o.cidSeed > 0xffff {
 		return nil, fmt.Errorf("-community-id-seed %d out of range 0..65535", o.cidSeed)
 	}
-	a := &app{o: o, log: log, dec: flowsrc.NewDatagramDecoder(), lanes: runtime.GOMAXPROCS(0), names: pdns.New(0)}
+	a := &app{o: o, log: log, dec: flowsrc.NewDatagramDecoder(), lanes: cmp.Or(o.lanes, runtime.GOMAXPROCS(0)), names: pdns.New(0)}
 	if o.dumpFlows {
 		a.dump = flowsrc.NewRecordWriter(stdout, uint16(o.cidSeed))
 		return a, nil
@@ -182,8 +195,10 @@ func (a *app) reload() {
 }
 
 // start returns the sources of n reading goroutines and a stop function to
-// call once they have all returned.
-func (a *app) start(n int) ([]source, func()) {
+// call once they have all returned. With direct (one reader), the reader
+// aggregates on a Writer of its own instead of handing its records to
+// lanes.
+func (a *app) start(n int, direct bool) ([]source, func()) {
 	srcs := make([]source, n)
 	if a.det == nil {
 		for i := range srcs {
@@ -191,21 +206,29 @@ func (a *app) start(n int) ([]source, func()) {
 		}
 		return srcs, func() {}
 	}
-	f := a.det.NewLanes(a.lanes)
-	for i := range srcs {
-		p := f.Producer()
-		srcs[i] = source{emit: p.Observe, flush: p.Flush}
+	var closeFeed func()
+	if direct && n == 1 {
+		w := a.det.NewWriter()
+		srcs[0] = source{emit: func(r *flowsrc.Record) { w.Observe(r) }, runs: func(rs []flowsrc.Record) { w.ObserveBatch(rs) }, flush: w.Sync}
+		closeFeed = w.Close
+	} else {
+		f := a.det.NewLanes(a.lanes)
+		for i := range srcs {
+			p := f.Producer()
+			srcs[i] = source{emit: p.Observe, flush: p.Flush}
+		}
+		closeFeed = f.Close
 	}
 	// Closed windows are scored on a goroutine of their own while the
-	// lanes go on aggregating: live, so that the sockets are read on time;
-	// in a replay, so that scoring overlaps with reading, with at most one
-	// closed window waiting (exfil.WithRunBacklog(1), set in newApp), so
-	// that memory stays bounded however slow scoring is.
+	// records go on being aggregated: live, so that the sockets are read
+	// on time; in a replay, so that scoring overlaps with reading, with at
+	// most one closed window waiting (exfil.WithRunBacklog(1), set in
+	// newApp), so that memory stays bounded however slow scoring is.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { a.det.Run(ctx); close(done) }()
 	return srcs, func() {
-		f.Close()
+		closeFeed()
 		cancel()
 		<-done
 	}
@@ -242,10 +265,14 @@ func (a *app) runReplay(path string) error {
 		return a.finish("replay")
 	}
 	start := time.Now()
-	srcs, stop := a.start(1)
+	srcs, stop := a.start(1, format == formatPcap && a.lanes < lanesFrom)
 	if format == formatPcap {
 		var rs flowsrc.ReplayStats
-		rs, err = flowsrc.ReplayPcap(r, a.dec, srcs[0].emit)
+		if srcs[0].runs != nil {
+			rs, err = flowsrc.ReplayPcapRuns(r, a.dec, srcs[0].runs)
+		} else {
+			rs, err = flowsrc.ReplayPcap(r, a.dec, srcs[0].emit)
+		}
 		a.log.Debug("replay read", "packets", rs.Packets, "udp", rs.UDP, "decoded", rs.Decoded,
 			"not_flow", rs.NotFlow, "errors", rs.DecodeErrors, "elapsed", time.Since(start))
 	} else {
@@ -266,7 +293,7 @@ func (a *app) serve(ctx context.Context, conns []net.PacketConn, tick bool) erro
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(conns))
-	srcs, stop := a.start(len(conns))
+	srcs, stop := a.start(len(conns), false)
 	var readers sync.WaitGroup
 	for i, c := range conns {
 		src := srcs[i]

@@ -16,6 +16,7 @@ type options struct {
 	dumpFlows, demo, verbose, early                     bool
 	cpuProfile, memProfile                              string
 	cidSeed                                             uint
+	lanes                                               int
 }
 
 type listFlag []string
@@ -47,6 +48,7 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	fs.BoolVar(&o.verbose, "v", false, "debug logging on stderr")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (go tool pprof)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to `file` at exit (go tool pprof)")
+	fs.IntVar(&o.lanes, "lanes", 0, "aggregation lanes, `n` goroutines (0: one per CPU; a capture replayed with fewer than 4 is aggregated by its reader instead)")
 	fs.BoolVar(&o.early, "early", false, "early alerts the moment a rung is reached (default: on when listening, off under -replay)")
 	if err := fs.Parse(args); err != nil {
 		return o, false
@@ -60,6 +62,10 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	o.early = early
 	if o.replay != "" && o.follow != "" {
 		fmt.Fprintln(stderr, "collector: -replay and -follow exclude each other")
+		return o, false
+	}
+	if o.lanes < 0 {
+		fmt.Fprintf(stderr, "collector: -lanes %d must not be negative\n", o.lanes)
 		return o, false
 	}
 	if fs.NArg() > 0 {

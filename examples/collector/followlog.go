@@ -61,7 +61,7 @@ func (a *app) runFollow(ctx context.Context, path, statePath string) error {
 		}
 	}
 
-	srcs, stop := a.start(1)
+	srcs, stop := a.start(1, false)
 	src := srcs[0]
 	var parser lineParser
 	var bad uint64

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -370,5 +371,36 @@ func TestBadFlags(t *testing.T) {
 	var out, errb syncBuffer
 	if code := run(context.Background(), []string{"-replay", "/nonexistent.pcap"}, &out, &errb); code != 1 {
 		t.Errorf("missing replay file: exit %d, want 1", code)
+	}
+}
+
+// TestReplayLanesOrReader: a capture replayed by its reader's own Writer
+// (-lanes 1, below lanesFrom) and spread over four lanes gives the same
+// alert lines, and the same counts.
+func TestReplayLanesOrReader(t *testing.T) {
+	path, _ := writeCapture(t)
+	var outs [2]string
+	var sums [2]string
+	for i, lanes := range []string{"1", "4"} {
+		var out, errb syncBuffer
+		if code := run(context.Background(), []string{"-replay", path, "-lanes", lanes}, &out, &errb); code != 0 {
+			t.Fatalf("-lanes %s: exit %d; stderr:\n%s", lanes, code, errb.String())
+		}
+		outs[i] = out.String()
+		_, sum, ok := strings.Cut(errb.String(), "replay done")
+		if !ok {
+			t.Fatalf("-lanes %s: no summary:\n%s", lanes, errb.String())
+		}
+		sums[i] = sum
+	}
+	if outs[0] == "" || outs[0] != outs[1] {
+		t.Errorf("alerts differ:\n-lanes 1:\n%s\n-lanes 4:\n%s", outs[0], outs[1])
+	}
+	if sums[0] != sums[1] {
+		t.Errorf("summaries differ:\n%s\n%s", sums[0], sums[1])
+	}
+	var errb syncBuffer
+	if code := run(context.Background(), []string{"-lanes", "-1"}, io.Discard, &errb); code == 0 || !strings.Contains(errb.String(), "-lanes -1") {
+		t.Errorf("-lanes -1: exit %d, %q", code, errb.String())
 	}
 }
