@@ -7,7 +7,7 @@
 //	collector [-listen :2055] [-sflow :6343] [-replay FILE | -follow FILE [-follow-state FILE]]
 //	          [-dump-flows] [-demo] [-homenet CIDR,...] [-window 15m] [-lateness 2m]
 //	          [-ioc FILE]... [-policy FILE] [-min-severity low] [-early]
-//	          [-community-id-seed 0] [-cpuprofile FILE] [-memprofile FILE] [-v]
+//	          [-community-id-seed 0] [-lanes N] [-cpuprofile FILE] [-memprofile FILE] [-v]
 //
 // -replay reads a pcap/pcapng capture of export datagrams, a Suricata EVE
 // JSON log, a Zeek conn.log (TSV or JSON; the ssl, http and dns logs
@@ -21,12 +21,21 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/exfilscore/exfilscore/exfil"
 )
 
 func main() {
+	// The collector's memory is mostly large pointer-free tables, which
+	// the GC does not scan: collecting at half the default heap growth
+	// costs no measurable CPU and lowers the peak (10^7-record replay:
+	// 164-176 MB peak RSS instead of 199-211 MB, same time). GOGC, when
+	// set, wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
