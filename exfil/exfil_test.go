@@ -682,13 +682,7 @@ func TestObserveBatchMatchesObserve(t *testing.T) {
 		recs = append(recs, up, down)
 	}
 	opts := []exfil.Option{exfil.WithIOC(set), exfil.WithEarlyAlerts(true), exfil.WithLateness(time.Hour)}
-	ref, want := newDetector(t, opts...)
-	rw := ref.NewWriter()
-	for i := range recs {
-		rw.Observe(&recs[i])
-	}
-	rw.Close()
-	ref.Flush()
+	ref, want := inOrder(t, recs, opts...)
 
 	d, got := newDetector(t, opts...)
 	w := d.NewWriter()
@@ -828,13 +822,7 @@ func TestLanesLateAsInOrder(t *testing.T) {
 		recs = append(recs, rec(src, uint16(20000+i%900), dst, 443, uint64(i%89)*30*1024, end))
 	}
 	opts := []exfil.Option{exfil.WithLateness(2 * time.Minute)}
-	ref, want := newDetector(t, opts...)
-	rw := ref.NewWriter()
-	for i := range recs {
-		rw.Observe(&recs[i])
-	}
-	rw.Close()
-	ref.Flush()
+	ref, want := inOrder(t, recs, opts...)
 
 	d, got := newDetector(t, opts...)
 	l := d.NewLanes(8)
@@ -863,4 +851,18 @@ func TestLanesLateAsInOrder(t *testing.T) {
 			t.Fatalf("alert %d:\n got %s\nwant %s", i, g, w)
 		}
 	}
+}
+
+// inOrder is the reference run: recs fed in order to one Writer of a new
+// Detector, flushed.
+func inOrder(t *testing.T, recs []flowsrc.Record, opts ...exfil.Option) (*exfil.Detector, *alerts) {
+	t.Helper()
+	d, s := newDetector(t, opts...)
+	w := d.NewWriter()
+	for i := range recs {
+		w.Observe(&recs[i])
+	}
+	w.Close()
+	d.Flush()
+	return d, s
 }
