@@ -236,10 +236,11 @@ func (w *Writer) prepare(r *flowsrc.Record, o *window.Obs) bool {
 	return true
 }
 
-// outbound reports whether r is a valid outbound conversation, one that
-// prepare would hand to the window.
+// outbound reports whether r is a valid outbound conversation that
+// prepare hands to the window and the window can file (an address with a
+// zone is rejected there): the records that move a Writer's watermark.
 func (d *Detector) outbound(r *flowsrc.Record) bool {
-	if !r.IsValid() {
+	if !r.IsValid() || r.Src.Zone() != "" || r.Dst.Zone() != "" {
 		return false
 	}
 	client, server := r.Src.Unmap(), r.Dst.Unmap()
