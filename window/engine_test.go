@@ -967,3 +967,31 @@ func TestFollowerLeavesWatermark(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestRecycledIndexSize: a recycled partial's key index starts at the
+// size its last window's keys needed (no regrowth for a window like the
+// last), and shrinks back after a burst; lookups work in either.
+func TestRecycledIndexSize(t *testing.T) {
+	p := newPartial()
+	for _, n := range []int{10_000, 10_000, 0, 50, 3000} {
+		prev := int(p.ents.n)
+		p.reset(0)
+		if want := 1 << indexLog2(prev); len(p.keyIdx.slots) != want {
+			t.Fatalf("index of %d slots, want %d", len(p.keyIdx.slots), want)
+		}
+		for i := range n {
+			kh := mix(uint64(i))
+			id, _, ok := p.lookup(kh, uint32(i), 1, 443<<16|6<<8, 0)
+			if again, _, _ := p.lookup(kh, uint32(i), 1, 443<<16|6<<8, 0); !ok || again != id {
+				t.Fatalf("%d keys: key %d not found again", n, i)
+			}
+		}
+		if p.ents.n != uint32(n) || p.keyIdx.full() {
+			t.Fatalf("%d keys: %d entries, index of %d", n, p.ents.n, len(p.keyIdx.slots))
+		}
+	}
+	p.reset(0)
+	if len(p.keyIdx.slots) != 1<<12 { // 3000 keys fit 3/4 of 4096 slots
+		t.Errorf("after 3000 keys: %d slots", len(p.keyIdx.slots))
+	}
+}

@@ -297,6 +297,16 @@ func (t *table) init(log2 uint8) {
 
 func (t *table) full() bool { return (t.n+1)*4 > len(t.slots)*3 }
 
+// indexLog2 returns the log2 size (at least 10) of a table that holds n
+// ids without growing: the size growth reaches for n.
+func indexLog2(n int) uint8 {
+	l := uint8(10)
+	for (n+1)*4 > (1<<l)*3 {
+		l++
+	}
+	return l
+}
+
 func newPartial() *partial {
 	p := &partial{}
 	p.addrIdx.init(10)
@@ -314,11 +324,13 @@ func (p *partial) reset(start int64) {
 	p.addrIdx.init(uint8(64 - p.addrIdx.shift))
 	p.apps, p.appHash = p.apps[:1], p.appHash[:1]
 	p.lastApp, p.lastID = "", 0
+	// The key index starts at the size the last window's keys needed:
+	// clearing it costs less than growing it again (each growth rehashes
+	// every entry, a cache miss each). Sized by those keys, not by the
+	// table, so that one burst window does not leave every later one a
+	// huge table to clear.
+	p.keyIdx.init(indexLog2(int(p.ents.n)))
 	p.ents.n = 0
-	// The key index keeps the size the last window grew it to: clearing
-	// it costs less than growing it again (each growth rehashes every
-	// entry, a cache miss each).
-	p.keyIdx.init(uint8(max(10, bits.Len(uint(cap(p.keyIdx.slots)))-1)))
 	p.wides = p.wides[:0]
 	clear(p.flows)
 	p.nflow = 0
