@@ -48,7 +48,7 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	fs.BoolVar(&o.verbose, "v", false, "debug logging on stderr")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (go tool pprof)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to `file` at exit (go tool pprof)")
-	fs.IntVar(&o.lanes, "lanes", 0, "aggregation lanes, `n` goroutines (0: one per CPU; a capture replayed with fewer than 4 is aggregated by its reader instead)")
+	fs.IntVar(&o.lanes, "lanes", 0, "`n` aggregation lanes, and SO_REUSEPORT sockets per listening address (0: one per CPU; a capture replayed with fewer than 4 lanes is aggregated by its reader instead)")
 	fs.BoolVar(&o.early, "early", false, "early alerts the moment a rung is reached (default: on when listening, off under -replay)")
 	if err := fs.Parse(args); err != nil {
 		return o, false
