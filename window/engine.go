@@ -49,7 +49,11 @@ import (
 // the next close threshold (the end of the oldest open window plus the
 // lateness) the Writer advances closed itself; otherwise it publishes its
 // watermark every 1024 records and at Sync, so Watermark and Stats may lag
-// a Writer by that much.
+// a Writer by that much. A follower (NewFollower) never advances closed:
+// a caller whose records reach their Writers through queues reads them in
+// order, compares each end time with NextClose and, once the Writers have
+// added what came before, calls AdvanceTo (exfil.Lanes does), so that a
+// lagging queue does not make its records late.
 //
 // # Memory and unique flows
 //
