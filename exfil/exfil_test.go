@@ -824,15 +824,7 @@ func TestLanesLateAsInOrder(t *testing.T) {
 	opts := []exfil.Option{exfil.WithLateness(2 * time.Minute)}
 	ref, want := inOrder(t, recs, opts...)
 
-	d, got := newDetector(t, opts...)
-	l := d.NewLanes(8)
-	p := l.Producer()
-	for i := range recs {
-		p.Observe(&recs[i])
-	}
-	p.Flush()
-	l.Close()
-	d.Flush()
+	d, got := throughLanes(t, 8, recs, opts...)
 
 	ws, gs := ref.Stats(), d.Stats()
 	if ws.Late == 0 || ws.Late == uint64(len(recs)) {
@@ -881,15 +873,7 @@ func TestLanesRejectedRecordLeavesWatermark(t *testing.T) {
 	}
 	opts := []exfil.Option{exfil.WithLateness(2 * time.Minute)}
 	ref, _ := inOrder(t, recs, opts...)
-	d, _ := newDetector(t, opts...)
-	l := d.NewLanes(2)
-	p := l.Producer()
-	for i := range recs {
-		p.Observe(&recs[i])
-	}
-	p.Flush()
-	l.Close()
-	d.Flush()
+	d, _ := throughLanes(t, 2, recs, opts...)
 	ws, gs := ref.Stats(), d.Stats()
 	if ws.Rejected != 1 || ws.Late != 0 {
 		t.Fatalf("in order: %+v", ws)
@@ -897,4 +881,20 @@ func TestLanesRejectedRecordLeavesWatermark(t *testing.T) {
 	if gs.Late != ws.Late || gs.Aggregated != ws.Aggregated || gs.Rejected != ws.Rejected {
 		t.Errorf("lanes: late %d, aggregated %d, rejected %d; in order %d, %d, %d", gs.Late, gs.Aggregated, gs.Rejected, ws.Late, ws.Aggregated, ws.Rejected)
 	}
+}
+
+// throughLanes feeds recs through one Producer of n lanes of a new
+// Detector, then closes the lanes and flushes.
+func throughLanes(t *testing.T, n int, recs []flowsrc.Record, opts ...exfil.Option) (*exfil.Detector, *alerts) {
+	t.Helper()
+	d, s := newDetector(t, opts...)
+	l := d.NewLanes(n)
+	p := l.Producer()
+	for i := range recs {
+		p.Observe(&recs[i])
+	}
+	p.Flush()
+	l.Close()
+	d.Flush()
+	return d, s
 }
