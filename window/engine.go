@@ -72,7 +72,8 @@ import (
 // (entry, fingerprint) pairs (one 8-byte word a slot, at most 7/8 full),
 // and from then on in a HyperLogLog sketch of its own, which a busy key's
 // records update in cache instead of a random slot of the window-sized
-// set. All three merge by union, so the aggregates of keys split across
+// set (32 hashes at a time, so that the register misses overlap: the
+// aggregator +15-25% on one goroutine on Zipf keys). All three merge by union, so the aggregates of keys split across
 // Writers are as exact as the others; the fingerprints are exact up to
 // collisions within one key (probability 2^-32 per pair of its flows). At
 // close they feed each Aggregate's uniq.Counter, widened again by a mixer:

@@ -995,3 +995,35 @@ func TestRecycledIndexSize(t *testing.T) {
 		t.Errorf("after 3000 keys: %d slots", len(p.keyIdx.slots))
 	}
 }
+
+// TestRecycledSketchStartsEmpty: a recycled partial's sketches, and the
+// hashes waiting to be added to them (sketchBatch at a time), start empty:
+// a busy key counts exactly as in a fresh partial.
+func TestRecycledSketchStartsEmpty(t *testing.T) {
+	busy := func(p *partial, seed uint64, flows int) (uint32, *entry) {
+		id, e, ok := p.lookup(mix(seed), uint32(seed), 1, 443<<16|6<<8, 0)
+		if !ok {
+			t.Fatal("lookup failed")
+		}
+		for f := range flows {
+			p.addFlowTo(id, e, mix(seed<<32|uint64(f)))
+		}
+		return id, e
+	}
+	used := newPartial()
+	used.reset(0)
+	busy(used, 1, sketchAt+5*sketchBatch+sketchBatch/2) // leaves hashes waiting
+	if used.pend[0].n == 0 {
+		t.Fatal("no hash waiting: the test does not test")
+	}
+	used.reset(0)
+	fresh := newPartial()
+	fresh.reset(0)
+	n := sketchAt + 3*sketchBatch + 7
+	id, e := busy(used, 2, n)
+	got := used.unique(id, e)
+	id, e = busy(fresh, 2, n)
+	if want := fresh.unique(id, e); got != want || !uniqueClose(want, uint64(n)) {
+		t.Errorf("recycled partial counts %d, fresh %d, for %d flows", got, want, n)
+	}
+}

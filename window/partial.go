@@ -44,6 +44,17 @@ type partial struct {
 	// sketches[:nsketch] are in use; the rest are kept for reuse.
 	sketches []*uniq.Counter
 	nsketch  int
+	// pend[i] holds hashes for sketches[i] not yet added: a busy key's
+	// registers are updated sketchBatch at a time, so that their cache
+	// misses overlap. sketchOf adds them before anyone reads the sketch.
+	pend []sketchPend
+}
+
+const sketchBatch = 32
+
+type sketchPend struct {
+	n int
+	h [sketchBatch]uint64
 }
 
 // sketchAt is the number of distinct flows of one entry in one partial
@@ -334,8 +345,9 @@ func (p *partial) reset(start int64) {
 	p.wides = p.wides[:0]
 	clear(p.flows)
 	p.nflow = 0
-	for _, c := range p.sketches[:p.nsketch] {
+	for i, c := range p.sketches[:p.nsketch] {
 		c.Reset()
+		p.pend[i].n = 0
 	}
 	p.nsketch = 0
 }
@@ -349,7 +361,12 @@ func (p *partial) addFlowTo(id uint32, e *entry, fh uint64) {
 	u := &e.uniq
 	switch f := e.flags(); {
 	case f&flagSketch != 0:
-		p.sketches[*u].Add(printHash(flowPrint(fh)))
+		b := &p.pend[*u]
+		b.h[b.n] = printHash(flowPrint(fh))
+		if b.n++; b.n == sketchBatch {
+			p.sketches[*u].AddMany(b.h[:])
+			b.n = 0
+		}
 		return
 	case f&flagOne != 0:
 		fp := flowPrint(fh)
@@ -377,6 +394,7 @@ func (p *partial) addFlowTo(id uint32, e *entry, fh uint64) {
 func (p *partial) toSketch(e *entry, u *uint32) {
 	if p.nsketch == len(p.sketches) {
 		p.sketches = append(p.sketches, new(uniq.Counter))
+		p.pend = append(p.pend, sketchPend{})
 	}
 	*u = uint32(p.nsketch)
 	p.nsketch++
@@ -388,7 +406,12 @@ func (p *partial) sketchOf(id uint32, e *entry) *uniq.Counter {
 	if e.flags()&flagSketch == 0 {
 		return nil
 	}
-	return p.sketches[e.uniq]
+	c := p.sketches[e.uniq]
+	if b := &p.pend[e.uniq]; b.n > 0 {
+		c.AddMany(b.h[:b.n])
+		b.n = 0
+	}
+	return c
 }
 
 // unique returns the local count of distinct flows of entry id (e):

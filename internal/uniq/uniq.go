@@ -58,6 +58,21 @@ func (c *Counter) Peek(h uint64) uint8 {
 	return c.n
 }
 
+// AddMany counts every hash of hs, like Add for each; on a dense
+// counter the register updates are independent, so their cache misses
+// overlap.
+func (c *Counter) AddMany(hs []uint64) {
+	if !c.dense {
+		for _, h := range hs {
+			c.Add(h)
+		}
+		return
+	}
+	for _, h := range hs {
+		c.regs.add(h)
+	}
+}
+
 // Add counts the hash h. Adding a hash that was already counted changes
 // nothing. Add does not allocate except the first time a counter goes
 // beyond inlineCap (8) and beyond ExactLimit distinct values, and not even

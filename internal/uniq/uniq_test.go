@@ -520,3 +520,24 @@ func TestHistogram(t *testing.T) {
 		}
 	}
 }
+
+// TestAddMany: AddMany counts like Add for each hash, in the exact phase,
+// across the switch to registers and on registers (the same state).
+func TestAddMany(t *testing.T) {
+	for _, n := range []int{0, 5, ExactLimit, ExactLimit + 1, 5000} {
+		var one, many Counter
+		hs := make([]uint64, n)
+		for i := range hs {
+			hs[i] = fmix(uint64(i) + 1)
+			one.Add(hs[i])
+		}
+		for len(hs) > 0 {
+			k := min(len(hs), 32)
+			many.AddMany(hs[:k])
+			hs = hs[k:]
+		}
+		if one.Count() != many.Count() || one.dense != many.dense || (one.dense && *one.regs != *many.regs) {
+			t.Errorf("%d hashes: Add counts %d, AddMany %d", n, one.Count(), many.Count())
+		}
+	}
+}
