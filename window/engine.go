@@ -392,7 +392,7 @@ func (w *Writer) Prefetch(obs []Obs) {
 	var fps [PrefetchRun]uint32
 	ids := &w.pfIDs // entry id+1, 0 when not found
 	clear(ids[:len(obs)])
-	var lines [2 * PrefetchRun]unsafe.Pointer
+	var lines [3 * PrefetchRun]unsafe.Pointer
 	t := &p.keyIdx
 	n := 0
 	for i := range obs {
@@ -413,12 +413,11 @@ func (w *Writer) Prefetch(obs []Obs) {
 		s4, d4 := o.Key.Src.As4(), o.Key.Dst.As4()
 		kh := keyHash(hash4(be32(s4[:])), hash4(be32(d4[:])), uint32(o.Key.DstPort)<<8|uint32(o.Key.Proto), ah)
 		khs[i], fps[i] = kh|1, flowPrint(o.FlowHash) // |1: never 0
-		lines[n] = unsafe.Pointer(&t.slots[kh>>t.shift])
+		lines[n] = unsafe.Pointer(&t.slots[t.home(kh)])
 		n++
 	}
 	prefetch.Lines(lines[:n])
 	n = 0
-	mask := uint64(len(t.slots) - 1)
 	fmask := uint64(len(p.flows) - 1)
 	fshift := 64 - uint(bits.TrailingZeros(uint(len(p.flows))))
 	for i, kh := range khs[:len(obs)] {
@@ -426,7 +425,7 @@ func (w *Writer) Prefetch(obs []Obs) {
 			continue
 		}
 		tag := slotTag(kh)
-		for j := kh >> t.shift; ; j = (j + 1) & mask {
+		for j := t.home(kh); ; j = t.next(j) {
 			s := t.slots[j]
 			if s == 0 {
 				break
@@ -434,9 +433,12 @@ func (w *Writer) Prefetch(obs []Obs) {
 			if s&^slotIDMask == tag {
 				id := s&slotIDMask - 1
 				if id < p.ents.n {
-					lines[n] = unsafe.Pointer(p.ents.at(id))
-					lines[n+1] = unsafe.Pointer(&p.flows[mix(uint64(id+1)<<32|uint64(fps[i]))>>fshift&fmask])
-					n += 2
+					// An entry straddles two lines in 6 of 8 positions.
+					e := unsafe.Pointer(p.ents.at(id))
+					lines[n] = e
+					lines[n+1] = unsafe.Add(e, unsafe.Sizeof(entry{})-1)
+					lines[n+2] = unsafe.Pointer(&p.flows[mix(uint64(id+1)<<32|uint64(fps[i]))>>fshift&fmask])
+					n += 3
 					ids[i] = id + 1
 				}
 				break
@@ -473,7 +475,7 @@ func (w *Writer) mark(p *partial, id uint32, e *entry, o *Obs, mark func(*Aggreg
 		return false
 	}
 	if e.wide() {
-		p.wides[e.flows].mark = m
+		p.wides[e.wideIdx()].mark = m
 	}
 	e.setMark(m)
 	if snap != nil {

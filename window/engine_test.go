@@ -66,17 +66,21 @@ func stream(seed uint64, n, nkeys int, size, lateness time.Duration) []*Obs {
 			end = now.Truncate(size)
 		}
 		o := &Obs{Key: keys[ki], End: end,
-			Upload: r.Uint64N(1 << 40), Download: r.Uint64N(1 << 30),
-			PktsUp: r.Uint64N(1 << 20), PktsDown: r.Uint64N(1 << 20),
+			Upload: r.Uint64N(1 << 35), Download: r.Uint64N(1 << 30),
+			PktsUp: r.Uint64N(1 << 19), PktsDown: r.Uint64N(1 << 18),
 			SrcPort: uint16(r.IntN(65536)), DstPort: keys[ki].DstPort}
 		switch r.IntN(5) {
 		case 0: // no start
 		case 1:
 			o.Start = end.Add(time.Second) // after the end: end is used
 		case 2:
-			o.Start = end.Add(-100 * time.Hour) // beyond the compact first-seen range
+			if r.IntN(4) == 0 {
+				o.Start = end.Add(-100 * time.Hour) // beyond the compact first-seen range
+			} else {
+				o.Start = end.Add(-time.Duration(r.Int64N(int64(time.Hour))))
+			}
 		default:
-			o.Start = end.Add(-time.Duration(r.Int64N(int64(time.Hour))))
+			o.Start = end.Add(-time.Duration(r.Int64N(int64(10 * time.Minute))))
 		}
 		if r.IntN(200) == 0 {
 			o.Upload = 1<<62 + r.Uint64N(1<<40) // largest beyond 48 bits
@@ -494,8 +498,8 @@ func TestEngineAddNoAlloc(t *testing.T) {
 }
 
 func TestEntrySize(t *testing.T) {
-	if s := unsafeSizeofEntry(); s != 64 {
-		t.Errorf("entry is %d bytes, want 64", s)
+	if s := unsafeSizeofEntry(); s != 56 {
+		t.Errorf("entry is %d bytes, want 56", s)
 	}
 }
 
@@ -976,7 +980,7 @@ func TestRecycledIndexSize(t *testing.T) {
 	for _, n := range []int{10_000, 10_000, 0, 50, 3000} {
 		prev := int(p.ents.n)
 		p.reset(0)
-		if want := 1 << indexLog2(prev); len(p.keyIdx.slots) != want {
+		if want := indexSize(prev); len(p.keyIdx.slots) != want {
 			t.Fatalf("index of %d slots, want %d", len(p.keyIdx.slots), want)
 		}
 		for i := range n {
@@ -989,9 +993,15 @@ func TestRecycledIndexSize(t *testing.T) {
 		if p.ents.n != uint32(n) || p.keyIdx.full() {
 			t.Fatalf("%d keys: %d entries, index of %d", n, p.ents.n, len(p.keyIdx.slots))
 		}
+		// Growth and recycling agree on sizes: a window with no more keys
+		// than the last never grows, and one that grows reaches the size
+		// a recycled index would start at.
+		if want := indexSize(max(n, prev)); len(p.keyIdx.slots) != want {
+			t.Fatalf("%d keys after %d: index of %d slots, want %d", n, prev, len(p.keyIdx.slots), want)
+		}
 	}
 	p.reset(0)
-	if len(p.keyIdx.slots) != 1<<12 { // 3000 keys fit 3/4 of 4096 slots
+	if len(p.keyIdx.slots) != 5184 { // 3000 keys fit 3/4 of 1024·1.5^4 slots, not of 1024·1.5^3
 		t.Errorf("after 3000 keys: %d slots", len(p.keyIdx.slots))
 	}
 }

@@ -1,7 +1,6 @@
 package window
 
 import (
-	"math"
 	"math/bits"
 	"net/netip"
 	"time"
@@ -13,7 +12,7 @@ import (
 // into 12 bytes of its entry (an IPv4 address is its own 32-bit value; an
 // IPv6 address, rare in practice, is an id in an append-only address
 // table; application protocols are 8-bit ids), an open-addressing index
-// over 64-byte entries stored in chunks, and an open-addressing set of
+// over 56-byte entries stored in chunks, and an open-addressing set of
 // (entry, flow hash) pairs for unique_flows.
 // Nothing in it is shared while its Writer owns it; once handed over it is
 // read and merged by the engine only.
@@ -66,30 +65,43 @@ type sketchPend struct {
 // sketch (16 KiB) also costs less memory than the set (8-16 bytes a flow).
 const sketchAt = 1024
 
-// entry is a key's running totals and unique-flow state, 64 bytes (one
-// cache line). Counters that could not be held exactly in their compact
-// form send the entry to p.wides.
+// entry is a key's running totals and unique-flow state in 56 bytes: the
+// packed key, then counters narrowed to what one key of one window needs
+// in practice (1 TiB each way, 2^24 packets each way, 2^22 flow records,
+// first and last seen within 36 minutes of each other and of the window
+// start, in nanoseconds). A key whose totals would not fit is moved, once
+// and exactly, to p.wides (flagWide), where every counter is 64 bits: the
+// narrowing costs memory for those keys, never precision.
+//
+// 56 bytes rather than one 64-byte cache line: an entry straddles two
+// lines in six of eight positions (Prefetch loads both), which costs less
+// than the 8 bytes a key saves (BENCHMARKS.md, "56-byte entries").
 type entry struct {
-	up    uint64 // upload bytes (48 bits) | largest flow's src port << 48
-	down  uint64 // download bytes (48 bits) | largest flow's dst port << 48
-	lg    uint64 // largest flow bytes (48 bits) | mark << 48 | flags << 56
-	fst   uint64 // first seen − window start, signed 48 bits | last seen − window start, low 16 bits << 48
-	lstHi uint32 // last seen − window start, bits 16-47
 	// addresses: an IPv4 value, or an id in addrs (flagSrcID, flagDstID)
 	src, dst uint32
 	k2       uint32 // dst port << 16 | proto << 8 | app id
-	flows    uint32 // flow records, or the index in wides when flagWide
-	pktsUp   uint32
-	pktsDown uint32
 	// Distinct flows in this partial; with flagSketch, the index in
 	// sketches; with flagOne, the one flow's fingerprint.
 	uniq uint32
+	up   uint64 // upload bytes (40 bits) | packets up << 40; with flagWide, the index in wides
+	down uint64 // download bytes (40 bits) | packets down << 40
+	lg   uint64 // largest flow bytes (40 bits) | its src port << 40 | flags << 56
+	tm   uint64 // last seen − window start (41 bits) | duration bits 0-22 << 41
+	x    uint64 // largest flow's dst port | mark << 16 | flows << 24 (22 bits) | duration bits 23-40 << 46
 }
 
 const (
-	mask48    = 1<<48 - 1
-	maxOff    = 1<<47 - 1
-	minOff    = -1 << 47
+	bytesBits = 40
+	maxBytes  = 1<<bytesBits - 1 // bytes each way, and the largest flow's
+	maxPkts   = 1<<(64-bytesBits) - 1
+	flowsBits = 22
+	maxFlows  = 1<<flowsBits - 1
+	offBits   = 41
+	// maxOff bounds last seen − window start and last − first seen.
+	maxOff  = 1<<offBits - 1
+	durLow  = 64 - offBits // duration bits in tm
+	durHigh = 24 + flowsBits
+
 	flagWide  = 1
 	flagSrcID = 2 // src is an id in addrs, not an IPv4 address
 	flagDstID = 4 // dst is an id in addrs
@@ -103,30 +115,45 @@ const (
 	flagOne = 32
 )
 
-func (e *entry) upBytes() uint64   { return e.up & mask48 }
-func (e *entry) downBytes() uint64 { return e.down & mask48 }
-func (e *entry) lgBytes() uint64   { return e.lg & mask48 }
-func (e *entry) firstOff() int64   { return int64(e.fst<<16) >> 16 }
-func (e *entry) lastOff() int64    { return int64(uint64(e.lstHi)<<16 | e.fst>>48) }
-func (e *entry) mark() uint8       { return uint8(e.lg >> 48) }
+func (e *entry) upBytes() uint64   { return e.up & maxBytes }
+func (e *entry) downBytes() uint64 { return e.down & maxBytes }
+func (e *entry) pktsUp() uint64    { return e.up >> bytesBits }
+func (e *entry) pktsDown() uint64  { return e.down >> bytesBits }
+func (e *entry) lgBytes() uint64   { return e.lg & maxBytes }
+func (e *entry) lastOff() int64    { return int64(e.tm & maxOff) }
+func (e *entry) dur() int64        { return int64(e.tm>>offBits | e.x>>durHigh<<durLow) }
+func (e *entry) firstOff() int64   { return e.lastOff() - e.dur() }
+func (e *entry) flowN() uint64     { return e.x >> 24 & maxFlows }
+func (e *entry) mark() uint8       { return uint8(e.x >> 16) }
 func (e *entry) flags() uint8      { return uint8(e.lg >> 56) }
-func (e *entry) setMark(m uint8)   { e.lg = e.lg&^(0xff<<48) | uint64(m)<<48 }
+func (e *entry) setMark(m uint8)   { e.x = e.x&^(0xff<<16) | uint64(m)<<16 }
 func (e *entry) setFlag(f uint8)   { e.lg |= uint64(f) << 56 }
 func (e *entry) clearFlag(f uint8) { e.lg &^= uint64(f) << 56 }
 func (e *entry) wide() bool        { return e.flags()&flagWide != 0 }
-func (e *entry) lsport() uint16    { return uint16(e.up >> 48) }
-func (e *entry) ldport() uint16    { return uint16(e.down >> 48) }
+func (e *entry) wideIdx() uint32   { return uint32(e.up) }
+func (e *entry) lsport() uint16    { return uint16(e.lg >> bytesBits) }
+func (e *entry) ldport() uint16    { return uint16(e.x) }
 func (e *entry) dstPort() uint16   { return uint16(e.k2 >> 16) }
 func (e *entry) proto() uint8      { return uint8(e.k2 >> 8) }
 func (e *entry) app() uint8        { return uint8(e.k2) }
 func (e *entry) portProto() uint32 { return e.k2 >> 8 }
 func (e *entry) addrFlags() uint8  { return e.flags() & flagsAddr }
 
-// setFirst and setLast store offsets that fit (minOff..maxOff, 0..maxOff).
-func (e *entry) setFirst(fo int64) { e.fst = e.fst&^mask48 | uint64(fo)&mask48 }
-func (e *entry) setLast(lo int64) {
-	e.fst = e.fst&mask48 | uint64(lo)<<48
-	e.lstHi = uint32(uint64(lo) >> 16)
+// fits reports whether totals of these sizes fit the compact entry; fo and
+// lo are first and last seen − window start.
+func fits(flows, up, down, pu, pd, largest uint64, fo, lo int64) bool {
+	return flows <= maxFlows && up <= maxBytes && down <= maxBytes && largest <= maxBytes &&
+		pu <= maxPkts && pd <= maxPkts && lo >= 0 && lo <= maxOff && fo <= lo && fo >= lo-maxOff
+}
+
+// set writes compact totals that fit (see fits), keeping the flags.
+func (e *entry) set(flows, up, down, pu, pd, largest uint64, lsport, ldport uint16, mark uint8, fo, lo int64) {
+	d := uint64(lo - fo)
+	e.up = up | pu<<bytesBits
+	e.down = down | pd<<bytesBits
+	e.lg = largest | uint64(lsport)<<bytesBits | e.lg&(0xff<<56)
+	e.tm = uint64(lo) | d<<offBits
+	e.x = uint64(ldport) | uint64(mark)<<16 | flows<<24 | d>>durLow<<durHigh
 }
 
 // acc is an entry's totals at full precision.
@@ -288,40 +315,59 @@ func (c *chunked[T]) push() (uint32, *T) {
 }
 
 // table is an open-addressing index of ids+1 (0 is empty), linear probing,
-// power-of-two size, at most 3/4 full.
+// at most 3/4 full. Its size is any number of slots, not a power of two:
+// a hash's home slot is its high 32 bits scaled to the size (a multiply,
+// not a mask), so that the table grows by half instead of doubling: 4 to
+// 8 bytes a key instead of 5.3 to 10.7.
 type table struct {
 	slots []uint32
-	shift uint8
 	n     int
 }
 
-func (t *table) init(log2 uint8) {
-	if cap(t.slots) >= 1<<log2 {
-		t.slots = t.slots[:1<<log2]
+// minSlots is a table's smallest size.
+const minSlots = 1024
+
+// home returns the slot where hash h's probe starts.
+func (t *table) home(h uint64) uint64 { return (h >> 32) * uint64(len(t.slots)) >> 32 }
+
+// next returns the slot after i.
+func (t *table) next(i uint64) uint64 {
+	if i++; i == uint64(len(t.slots)) {
+		return 0
+	}
+	return i
+}
+
+// init empties t and sizes it to n slots, reusing its memory when it can.
+func (t *table) init(n int) {
+	if cap(t.slots) >= n {
+		t.slots = t.slots[:n]
 		clear(t.slots)
 	} else {
-		t.slots = make([]uint32, 1<<log2)
+		t.slots = make([]uint32, n)
 	}
-	t.shift = 64 - log2
 	t.n = 0
 }
 
 func (t *table) full() bool { return (t.n+1)*4 > len(t.slots)*3 }
 
-// indexLog2 returns the log2 size (at least 10) of a table that holds n
-// ids without growing: the size growth reaches for n.
-func indexLog2(n int) uint8 {
-	l := uint8(10)
-	for (n+1)*4 > (1<<l)*3 {
-		l++
+// grown is the size t grows to when full.
+func grown(n int) int { return n + n/2 }
+
+// indexSize returns the size of a table that holds n ids without growing:
+// the size that growth from minSlots reaches for n.
+func indexSize(n int) int {
+	l := minSlots
+	for (n+1)*4 > l*3 {
+		l = grown(l)
 	}
 	return l
 }
 
 func newPartial() *partial {
 	p := &partial{}
-	p.addrIdx.init(10)
-	p.keyIdx.init(10)
+	p.addrIdx.init(minSlots)
+	p.keyIdx.init(minSlots)
 	p.flows = make([]uint64, 1<<10)
 	p.apps = append(p.apps, "")
 	p.appHash = append(p.appHash, appStringHash(""))
@@ -332,7 +378,7 @@ func newPartial() *partial {
 func (p *partial) reset(start int64) {
 	p.start = start
 	p.addrs.n = 0
-	p.addrIdx.init(uint8(64 - p.addrIdx.shift))
+	p.addrIdx.init(len(p.addrIdx.slots))
 	p.apps, p.appHash = p.apps[:1], p.appHash[:1]
 	p.lastApp, p.lastID = "", 0
 	// The key index starts at the size the last window's keys needed:
@@ -340,7 +386,7 @@ func (p *partial) reset(start int64) {
 	// every entry, a cache miss each). Sized by those keys, not by the
 	// table, so that one burst window does not leave every later one a
 	// huge table to clear.
-	p.keyIdx.init(indexLog2(int(p.ents.n)))
+	p.keyIdx.init(indexSize(int(p.ents.n)))
 	p.ents.n = 0
 	p.wides = p.wides[:0]
 	clear(p.flows)
@@ -476,8 +522,7 @@ func addrFlags(sid, did bool) uint8 {
 
 func (p *partial) internAddr(r *addrRec, h uint64) uint32 {
 	t := &p.addrIdx
-	mask := uint64(len(t.slots) - 1)
-	for i := h >> t.shift; ; i = (i + 1) & mask {
+	for i := t.home(h); ; i = t.next(i) {
 		s := t.slots[i]
 		if s == 0 {
 			if t.full() {
@@ -498,13 +543,11 @@ func (p *partial) internAddr(r *addrRec, h uint64) uint32 {
 
 func (p *partial) growAddrs() {
 	t := &p.addrIdx
-	t.slots = make([]uint32, 2*len(t.slots))
-	t.shift--
-	mask := uint64(len(t.slots) - 1)
+	t.slots = make([]uint32, grown(len(t.slots)))
 	for id := uint32(0); id < p.addrs.n; id++ {
-		i := p.addrs.at(id).hash() >> t.shift
+		i := t.home(p.addrs.at(id).hash())
 		for t.slots[i] != 0 {
-			i = (i + 1) & mask
+			i = t.next(i)
 		}
 		t.slots[i] = id + 1
 	}
@@ -552,13 +595,11 @@ const (
 func slotTag(kh uint64) uint32 { return uint32(kh) >> slotIDBits << slotIDBits }
 
 // lookup finds or inserts the entry of (src, dst, k2, address flags af)
-// whose hash is kh. A new entry is zeroed with first seen at the largest
-// offset. ok is false when p is full (maxEntries).
+// whose hash is kh. A new entry is zeroed. ok is false when p is full (maxEntries).
 func (p *partial) lookup(kh uint64, src, dst, k2 uint32, af uint8) (id uint32, e *entry, ok bool) {
 	t := &p.keyIdx
-	mask := uint64(len(t.slots) - 1)
 	tag := slotTag(kh)
-	for i := kh >> t.shift; ; i = (i + 1) & mask {
+	for i := t.home(kh); ; i = t.next(i) {
 		s := t.slots[i]
 		if s == 0 {
 			if p.ents.n >= maxEntries {
@@ -570,7 +611,6 @@ func (p *partial) lookup(kh uint64, src, dst, k2 uint32, af uint8) (id uint32, e
 			}
 			id, e := p.ents.push()
 			e.src, e.dst, e.k2 = src, dst, k2
-			e.fst = uint64(maxOff) & mask48
 			e.lg = uint64(af) << 56
 			t.slots[i] = tag | (id + 1)
 			t.n++
@@ -588,19 +628,14 @@ func (p *partial) lookup(kh uint64, src, dst, k2 uint32, af uint8) (id uint32, e
 
 func (p *partial) growKeys() {
 	t := &p.keyIdx
-	if n := 2 * len(t.slots); cap(t.slots) >= n {
-		t.slots = t.slots[:n] // a recycled partial's table (see reset)
-		clear(t.slots)
-	} else {
-		t.slots = make([]uint32, n)
-	}
-	t.shift--
-	mask := uint64(len(t.slots) - 1)
+	n := t.n
+	t.init(grown(len(t.slots))) // in a recycled partial's memory when it can (see reset)
+	t.n = n
 	for id := uint32(0); id < p.ents.n; id++ {
 		kh := p.entryHash(p.ents.at(id))
-		i := kh >> t.shift
+		i := t.home(kh)
 		for t.slots[i] != 0 {
-			i = (i + 1) & mask
+			i = t.next(i)
 		}
 		t.slots[i] = slotTag(kh) | (id + 1)
 	}
@@ -663,56 +698,41 @@ func (p *partial) growFlows() {
 // wide one when a value does not fit.
 func (p *partial) update(id uint32, e *entry, o *Obs, first, end int64) {
 	if e.wide() {
-		p.wides[e.flows].add(o, first, end)
+		p.wides[e.wideIdx()].add(o, first, end)
 		return
 	}
-	nu := uint64(e.pktsUp) + o.PktsUp
-	nd := uint64(e.pktsDown) + o.PktsDown
-	bu := e.upBytes() + o.Upload
-	bd := e.downBytes() + o.Download
 	fo, lo := first-p.start, end-p.start
+	n := e.flowN()
+	if n != 0 {
+		fo, lo = min(fo, e.firstOff()), max(lo, e.lastOff())
+	}
+	// Each term is checked before it is summed: the sums cannot wrap.
 	b := o.Upload + o.Download
-	isFirst := e.flows == 0
-	takeLg := isFirst || b > e.lgBytes()
-	// The byte sums are checked against mask48 before they could wrap:
-	// each term is below 2^64 - 2^48.
-	if e.flows == math.MaxUint32 || nu > math.MaxUint32 || nd > math.MaxUint32 ||
-		o.Upload > mask48 || o.Download > mask48 || bu > mask48 || bd > mask48 ||
-		fo < minOff || fo > maxOff || lo > maxOff || (takeLg && b > mask48) ||
-		o.PktsUp > math.MaxUint32 || o.PktsDown > math.MaxUint32 {
+	lg, lsp, ldp := e.lgBytes(), e.lsport(), e.ldport()
+	if n == 0 || b > lg {
+		lg, lsp, ldp = b, o.SrcPort, o.DstPort
+	}
+	if o.Upload > maxBytes || o.Download > maxBytes || o.PktsUp > maxPkts || o.PktsDown > maxPkts ||
+		!fits(n+1, e.upBytes()+o.Upload, e.downBytes()+o.Download, e.pktsUp()+o.PktsUp, e.pktsDown()+o.PktsDown, lg, fo, lo) {
 		a := p.toAcc(e)
 		a.add(o, first, end)
 		p.goWide(e, &a)
 		return
 	}
-	e.flows++
-	e.pktsUp, e.pktsDown = uint32(nu), uint32(nd)
-	if fo < e.firstOff() {
-		e.setFirst(fo)
-	}
-	if lo > e.lastOff() {
-		e.setLast(lo)
-	}
-	if takeLg {
-		e.up = bu | uint64(o.SrcPort)<<48
-		e.down = bd | uint64(o.DstPort)<<48
-		e.lg = e.lg&^mask48 | b
-	} else {
-		e.up = e.up&^mask48 | bu
-		e.down = e.down&^mask48 | bd
-	}
+	e.set(n+1, e.upBytes()+o.Upload, e.downBytes()+o.Download, e.pktsUp()+o.PktsUp, e.pktsDown()+o.PktsDown,
+		lg, lsp, ldp, e.mark(), fo, lo)
 }
 
 // toAcc reads entry e at full precision.
 func (p *partial) toAcc(e *entry) acc {
 	if e.wide() {
-		a := p.wides[e.flows]
+		a := p.wides[e.wideIdx()]
 		a.mark = e.mark()
 		return a
 	}
 	return acc{
-		flows: uint64(e.flows), up: e.upBytes(), down: e.downBytes(),
-		pktsUp: uint64(e.pktsUp), pktsDown: uint64(e.pktsDown),
+		flows: e.flowN(), up: e.upBytes(), down: e.downBytes(),
+		pktsUp: e.pktsUp(), pktsDown: e.pktsDown(),
 		largest: e.lgBytes(), lsport: e.lsport(), ldport: e.ldport(),
 		first: p.start + e.firstOff(), last: p.start + e.lastOff(), mark: e.mark(),
 	}
@@ -720,31 +740,25 @@ func (p *partial) toAcc(e *entry) acc {
 
 // goWide moves e's totals to a (which already holds them) in p.wides.
 func (p *partial) goWide(e *entry, a *acc) {
-	e.lg = uint64(a.mark)<<48 | uint64(e.flags()|flagWide)<<56
-	e.flows = uint32(len(p.wides))
+	e.up, e.down, e.tm = uint64(len(p.wides)), 0, 0
+	e.lg = uint64(e.flags()|flagWide) << 56
+	e.x = uint64(a.mark) << 16
 	p.wides = append(p.wides, *a)
 }
 
 // store writes a into entry e, compactly when it fits.
 func (p *partial) store(e *entry, a *acc) {
 	if e.wide() {
-		p.wides[e.flows] = *a
+		p.wides[e.wideIdx()] = *a
 		e.setMark(a.mark)
 		return
 	}
 	fo, lo := a.first-p.start, a.last-p.start
-	if a.flows > math.MaxUint32 || a.pktsUp > math.MaxUint32 || a.pktsDown > math.MaxUint32 ||
-		a.up > mask48 || a.down > mask48 ||
-		a.largest > mask48 || fo < minOff || fo > maxOff || lo < 0 || lo > maxOff {
+	if !fits(a.flows, a.up, a.down, a.pktsUp, a.pktsDown, a.largest, fo, lo) {
 		p.goWide(e, a)
 		return
 	}
-	e.flows = uint32(a.flows)
-	e.up, e.down = a.up|uint64(a.lsport)<<48, a.down|uint64(a.ldport)<<48
-	e.pktsUp, e.pktsDown = uint32(a.pktsUp), uint32(a.pktsDown)
-	e.lg = a.largest | uint64(a.mark)<<48 | uint64(e.flags())<<56
-	e.setFirst(fo)
-	e.setLast(lo)
+	e.set(a.flows, a.up, a.down, a.pktsUp, a.pktsDown, a.largest, a.lsport, a.ldport, a.mark, fo, lo)
 }
 
 // key rebuilds the Key of e.
@@ -814,7 +828,7 @@ func (p *partial) mergeFrom(b *partial) bool {
 			p.sketchOf(id, e).Merge(bs)
 		}
 		ba := b.toAcc(be)
-		if e.flows == 0 && !e.wide() {
+		if !e.wide() && e.flowN() == 0 {
 			p.store(e, &ba)
 			continue
 		}
