@@ -60,12 +60,17 @@ import (
 // A partial keeps an IPv4 address as its own 32-bit value, interns other
 // addresses (IPv6) into 32-bit ids and application protocols into 8-bit
 // ids, so a key is 12 bytes; a key's totals and its unique-flow slot are
-// one 64-byte entry, one cache line (values that do not fit its packed
-// fields, such as more than 2^32 packets, 2^48 bytes, or a first-seen
-// time over 39 hours before the window, move that entry to a
-// full-precision side slice), and it has a 4-byte index slot (tagged with
-// 6 bits of the key's hash, so that a lookup loads one entry; the index
-// is at most 3/4 full): about 72 bytes a key in all at 10^6 keys.
+// one 56-byte entry (bytes each way in 40 bits, packets in 24, the flow
+// count in 22, last seen and the first-to-last duration in 41 bits of
+// nanoseconds, so windows up to 36 minutes). A key whose totals outgrow
+// any of these (over 1 TiB or 2^24 packets one way, 2^22 records, a flow
+// that started over 36 minutes before its last end, such as a Zeek
+// connection of hours) moves once, exactly, to a full-precision side slice
+// (some 80 bytes more for that key). Its index slot is 4 bytes, tagged
+// with 6 bits of the key's hash so that a lookup loads one entry; the
+// index is at most 13/16 full and grows by half: 61 to 63.5 bytes a key
+// in all from 10^5 to 10^7 keys (62.1 at 10^6, 63.4 just after the index
+// grows).
 //
 // unique_flows is kept as 32-bit fingerprints of FlowHash: a key's first
 // fingerprint in its entry's unique-flow slot, its second to 1024th in a set of

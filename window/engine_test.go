@@ -1001,7 +1001,7 @@ func TestRecycledIndexSize(t *testing.T) {
 		}
 	}
 	p.reset(0)
-	if len(p.keyIdx.slots) != 5184 { // 3000 keys fit 3/4 of 1024·1.5^4 slots, not of 1024·1.5^3
+	if len(p.keyIdx.slots) != 5184 { // 3000 keys fit 13/16 of 1024·1.5^4 slots, not of 1024·1.5^3
 		t.Errorf("after 3000 keys: %d slots", len(p.keyIdx.slots))
 	}
 }
