@@ -61,12 +61,13 @@ import (
 // addresses (IPv6) into 32-bit ids and application protocols into 8-bit
 // ids, so a key is 12 bytes; a key's totals and its unique-flow slot are
 // one 56-byte entry (bytes each way in 40 bits, packets in 24, the flow
-// count in 22, last seen and the first-to-last duration in 41 bits of
-// nanoseconds, so windows up to 36 minutes). A key whose totals outgrow
-// any of these (over 1 TiB or 2^24 packets one way, 2^22 records, a flow
-// that started over 36 minutes before its last end, such as a Zeek
-// connection of hours) moves once, exactly, to a full-precision side slice
-// (some 80 bytes more for that key). Its index slot is 4 bytes, tagged
+// count in 22, last seen and the first-to-last duration in 82 bits of
+// nanoseconds, shared by the window size: durations up to 73 minutes with
+// 15-minute windows). A key whose totals outgrow any of these (over 1 TiB
+// or 2^24 packets one way, 2^22 records, a flow that started over 73
+// minutes before its last end, such as a Zeek connection of hours) moves
+// once, exactly, to a full-precision side slice (72 bytes more for that
+// key). Its index slot is 4 bytes, tagged
 // with 6 bits of the key's hash so that a lookup loads one entry; the
 // index is at most 13/16 full and grows by half: 61 to 63.5 bytes a key
 // in all from 10^5 to 10^7 keys (62.1 at 10^6, 63.4 just after the index
@@ -517,7 +518,7 @@ func (w *Writer) partialFor(win int64) *partial {
 	}
 	e.mu.Unlock()
 	if p == nil {
-		p = newPartial()
+		p = newPartial(e.size)
 	}
 	p.reset(win)
 	w.wins = append(w.wins, p)

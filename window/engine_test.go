@@ -591,7 +591,7 @@ func TestEngineDeliver(t *testing.T) {
 // TestLookupAddrFlags pins that an inline IPv4 reference and an interned
 // one with the same value are different keys even when their hashes meet.
 func TestLookupAddrFlags(t *testing.T) {
-	p := newPartial()
+	p := newPartial(int64(DefaultSize))
 	p.reset(0)
 	const kh, k2 = 0x1234_5678_9abc_def0, 443<<16 | 6<<8
 	var ids []uint32
@@ -976,7 +976,7 @@ func TestFollowerLeavesWatermark(t *testing.T) {
 // size its last window's keys needed (no regrowth for a window like the
 // last), and shrinks back after a burst; lookups work in either.
 func TestRecycledIndexSize(t *testing.T) {
-	p := newPartial()
+	p := newPartial(int64(DefaultSize))
 	for _, n := range []int{10_000, 10_000, 0, 50, 3000} {
 		prev := int(p.ents.n)
 		p.reset(0)
@@ -1020,14 +1020,14 @@ func TestRecycledSketchStartsEmpty(t *testing.T) {
 		}
 		return id, e
 	}
-	used := newPartial()
+	used := newPartial(int64(DefaultSize))
 	used.reset(0)
 	busy(used, 1, sketchAt+5*sketchBatch+sketchBatch/2) // leaves hashes waiting
 	if used.pend[0].n == 0 {
 		t.Fatal("no hash waiting: the test does not test")
 	}
 	used.reset(0)
-	fresh := newPartial()
+	fresh := newPartial(int64(DefaultSize))
 	fresh.reset(0)
 	n := sketchAt + 3*sketchBatch + 7
 	id, e := busy(used, 2, n)

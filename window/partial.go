@@ -18,6 +18,7 @@ import (
 // read and merged by the engine only.
 type partial struct {
 	start int64 // window start, ns since the epoch
+	ts    timeSplit
 
 	addrs   chunked[addrRec] // interned addresses: IPv6 and the zero Addr
 	addrIdx table            // slot → address id+1
@@ -68,14 +69,16 @@ const sketchAt = 1024
 // entry is a key's running totals and unique-flow state in 56 bytes: the
 // packed key, then counters narrowed to what one key of one window needs
 // in practice (1 TiB each way, 2^24 packets each way, 2^22 flow records,
-// first and last seen within 36 minutes of each other and of the window
-// start, in nanoseconds). A key whose totals would not fit is moved, once
-// and exactly, to p.wides (flagWide), where every counter is 64 bits: the
-// narrowing costs memory for those keys, never precision.
+// last seen − window start and the duration last − first seen in 82 bits
+// of nanoseconds between them, split by the window size: see timeSplit).
+// A key whose totals would not fit is moved, once and exactly, to p.wides
+// (flagWide), where every counter is 64 bits: the narrowing costs memory
+// for those keys (72 bytes each), never precision.
 //
 // 56 bytes rather than one 64-byte cache line: an entry straddles two
-// lines in six of eight positions (Prefetch loads both), which costs less
-// than the 8 bytes a key saves (BENCHMARKS.md, "56-byte entries").
+// lines in six of eight positions (Prefetch loads both); aggregating
+// known keys costs some 8% more for it, adding new ones less (benchmarks/
+// BENCHMARKS.md, 2026-12-06, second session).
 type entry struct {
 	// addresses: an IPv4 value, or an id in addrs (flagSrcID, flagDstID)
 	src, dst uint32
@@ -86,8 +89,8 @@ type entry struct {
 	up   uint64 // upload bytes (40 bits) | packets up << 40; with flagWide, the index in wides
 	down uint64 // download bytes (40 bits) | packets down << 40
 	lg   uint64 // largest flow bytes (40 bits) | its src port << 40 | flags << 56
-	tm   uint64 // last seen − window start (41 bits) | duration bits 0-22 << 41
-	x    uint64 // largest flow's dst port | mark << 16 | flows << 24 (22 bits) | duration bits 23-40 << 46
+	tm   uint64 // last seen − window start (lastBits) | duration << lastBits (its low 64 − lastBits bits)
+	x    uint64 // largest flow's dst port | mark << 16 | flows << 24 (22 bits) | duration >> (64 − lastBits) << 46
 }
 
 const (
@@ -96,11 +99,8 @@ const (
 	maxPkts   = 1<<(64-bytesBits) - 1
 	flowsBits = 22
 	maxFlows  = 1<<flowsBits - 1
-	offBits   = 41
-	// maxOff bounds last seen − window start and last − first seen.
-	maxOff  = 1<<offBits - 1
-	durLow  = 64 - offBits // duration bits in tm
-	durHigh = 24 + flowsBits
+	durHigh   = 24 + flowsBits // the duration's high bits in x
+	timeBits  = 64 + 64 - durHigh
 
 	flagWide  = 1
 	flagSrcID = 2 // src is an id in addrs, not an IPv4 address
@@ -120,9 +120,6 @@ func (e *entry) downBytes() uint64 { return e.down & maxBytes }
 func (e *entry) pktsUp() uint64    { return e.up >> bytesBits }
 func (e *entry) pktsDown() uint64  { return e.down >> bytesBits }
 func (e *entry) lgBytes() uint64   { return e.lg & maxBytes }
-func (e *entry) lastOff() int64    { return int64(e.tm & maxOff) }
-func (e *entry) dur() int64        { return int64(e.tm>>offBits | e.x>>durHigh<<durLow) }
-func (e *entry) firstOff() int64   { return e.lastOff() - e.dur() }
 func (e *entry) flowN() uint64     { return e.x >> 24 & maxFlows }
 func (e *entry) mark() uint8       { return uint8(e.x >> 16) }
 func (e *entry) flags() uint8      { return uint8(e.lg >> 56) }
@@ -139,21 +136,45 @@ func (e *entry) app() uint8        { return uint8(e.k2) }
 func (e *entry) portProto() uint32 { return e.k2 >> 8 }
 func (e *entry) addrFlags() uint8  { return e.flags() & flagsAddr }
 
-// fits reports whether totals of these sizes fit the compact entry; fo and
-// lo are first and last seen − window start.
-func fits(flows, up, down, pu, pd, largest uint64, fo, lo int64) bool {
-	return flows <= maxFlows && up <= maxBytes && down <= maxBytes && largest <= maxBytes &&
-		pu <= maxPkts && pd <= maxPkts && lo >= 0 && lo <= maxOff && fo <= lo && fo >= lo-maxOff
+// timeSplit is how an entry's 82 bits of time are shared: lastBits for
+// last seen − window start, which is below the window size, and the rest
+// for the duration last − first seen: 42 bits (73 minutes) with 15-minute
+// windows, 40 (18 minutes) with hourly ones, 35 (34 s) with daily ones.
+type timeSplit struct {
+	lastBits uint8
+	maxLast  int64
+	maxDur   int64
 }
 
-// set writes compact totals that fit (see fits), keeping the flags.
-func (e *entry) set(flows, up, down, pu, pd, largest uint64, lsport, ldport uint16, mark uint8, fo, lo int64) {
-	d := uint64(lo - fo)
+func splitFor(size int64) timeSplit {
+	lb := uint8(bits.Len64(uint64(size - 1)))
+	return timeSplit{lastBits: lb, maxLast: 1<<lb - 1, maxDur: 1<<(timeBits-lb) - 1}
+}
+
+func (t *timeSplit) lastOff(e *entry) int64 { return int64(e.tm) & t.maxLast }
+func (t *timeSplit) dur(e *entry) int64 {
+	return int64(e.tm>>t.lastBits | e.x>>durHigh<<(64-t.lastBits))
+}
+func (t *timeSplit) firstOff(e *entry) int64 { return t.lastOff(e) - t.dur(e) }
+
+// fits reports whether totals of these sizes fit the compact entry of a
+// partial whose window starts at start; first and last are ns since the
+// epoch. Times are compared as they are, never as offsets that could wrap
+// (last − maxDur could only for a window in the first weeks of 1677).
+func (t *timeSplit) fits(start int64, flows, up, down, pu, pd, largest uint64, first, last int64) bool {
+	lo := last - start
+	return flows <= maxFlows && up <= maxBytes && down <= maxBytes && largest <= maxBytes &&
+		pu <= maxPkts && pd <= maxPkts && last >= start && lo >= 0 && lo <= t.maxLast && first <= last && first >= last-t.maxDur
+}
+
+// set writes compact totals that fit (see fits) into e, keeping its flags.
+func (t *timeSplit) set(e *entry, start int64, flows, up, down, pu, pd, largest uint64, lsport, ldport uint16, mark uint8, first, last int64) {
+	lo, d := uint64(last-start), uint64(last-first)
 	e.up = up | pu<<bytesBits
 	e.down = down | pd<<bytesBits
 	e.lg = largest | uint64(lsport)<<bytesBits | e.lg&(0xff<<56)
-	e.tm = uint64(lo) | d<<offBits
-	e.x = uint64(ldport) | uint64(mark)<<16 | flows<<24 | d>>durLow<<durHigh
+	e.tm = lo | d<<t.lastBits
+	e.x = uint64(ldport) | uint64(mark)<<16 | flows<<24 | d>>(64-t.lastBits)<<durHigh
 }
 
 // acc is an entry's totals at full precision.
@@ -365,8 +386,9 @@ func indexSize(n int) int {
 	return l
 }
 
-func newPartial() *partial {
-	p := &partial{}
+// newPartial returns an empty partial for windows of size ns.
+func newPartial(size int64) *partial {
+	p := &partial{ts: splitFor(size)}
 	p.addrIdx.init(minSlots)
 	p.keyIdx.init(minSlots)
 	p.flows = make([]uint64, 1<<10)
@@ -702,10 +724,10 @@ func (p *partial) update(id uint32, e *entry, o *Obs, first, end int64) {
 		p.wides[e.wideIdx()].add(o, first, end)
 		return
 	}
-	fo, lo := first-p.start, end-p.start
+	f, l := first, end
 	n := e.flowN()
 	if n != 0 {
-		fo, lo = min(fo, e.firstOff()), max(lo, e.lastOff())
+		f, l = min(f, p.start+p.ts.firstOff(e)), max(l, p.start+p.ts.lastOff(e))
 	}
 	// Each term is checked before it is summed: the sums cannot wrap.
 	b := o.Upload + o.Download
@@ -714,14 +736,14 @@ func (p *partial) update(id uint32, e *entry, o *Obs, first, end int64) {
 		lg, lsp, ldp = b, o.SrcPort, o.DstPort
 	}
 	if o.Upload > maxBytes || o.Download > maxBytes || o.PktsUp > maxPkts || o.PktsDown > maxPkts ||
-		!fits(n+1, e.upBytes()+o.Upload, e.downBytes()+o.Download, e.pktsUp()+o.PktsUp, e.pktsDown()+o.PktsDown, lg, fo, lo) {
+		!p.ts.fits(p.start, n+1, e.upBytes()+o.Upload, e.downBytes()+o.Download, e.pktsUp()+o.PktsUp, e.pktsDown()+o.PktsDown, lg, f, l) {
 		a := p.toAcc(e)
 		a.add(o, first, end)
 		p.goWide(e, &a)
 		return
 	}
-	e.set(n+1, e.upBytes()+o.Upload, e.downBytes()+o.Download, e.pktsUp()+o.PktsUp, e.pktsDown()+o.PktsDown,
-		lg, lsp, ldp, e.mark(), fo, lo)
+	p.ts.set(e, p.start, n+1, e.upBytes()+o.Upload, e.downBytes()+o.Download, e.pktsUp()+o.PktsUp, e.pktsDown()+o.PktsDown,
+		lg, lsp, ldp, e.mark(), f, l)
 }
 
 // toAcc reads entry e at full precision.
@@ -735,7 +757,7 @@ func (p *partial) toAcc(e *entry) acc {
 		flows: e.flowN(), up: e.upBytes(), down: e.downBytes(),
 		pktsUp: e.pktsUp(), pktsDown: e.pktsDown(),
 		largest: e.lgBytes(), lsport: e.lsport(), ldport: e.ldport(),
-		first: p.start + e.firstOff(), last: p.start + e.lastOff(), mark: e.mark(),
+		first: p.start + p.ts.firstOff(e), last: p.start + p.ts.lastOff(e), mark: e.mark(),
 	}
 }
 
@@ -754,12 +776,11 @@ func (p *partial) store(e *entry, a *acc) {
 		e.setMark(a.mark)
 		return
 	}
-	fo, lo := a.first-p.start, a.last-p.start
-	if !fits(a.flows, a.up, a.down, a.pktsUp, a.pktsDown, a.largest, fo, lo) {
+	if !p.ts.fits(p.start, a.flows, a.up, a.down, a.pktsUp, a.pktsDown, a.largest, a.first, a.last) {
 		p.goWide(e, a)
 		return
 	}
-	e.set(a.flows, a.up, a.down, a.pktsUp, a.pktsDown, a.largest, a.lsport, a.ldport, a.mark, fo, lo)
+	p.ts.set(e, p.start, a.flows, a.up, a.down, a.pktsUp, a.pktsDown, a.largest, a.lsport, a.ldport, a.mark, a.first, a.last)
 }
 
 // key rebuilds the Key of e.

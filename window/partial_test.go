@@ -1,8 +1,11 @@
 package window
 
 import (
+	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -32,9 +35,11 @@ func TestEntryMatchesAcc(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	const size = int64(15 * time.Minute)
 	start := t0.UnixNano()
+	ts := splitFor(size)
+	maxLast, maxDur := uint64(ts.maxLast), uint64(ts.maxDur)
 	var wides, compact int
 	for key := range 3000 {
-		p := newPartial()
+		p := newPartial(size)
 		p.reset(start)
 		id, e, ok := p.lookup(mix(uint64(key)), uint32(key), 1, 443<<16|6<<8, 0)
 		if !ok {
@@ -59,9 +64,9 @@ func TestEntryMatchesAcc(t *testing.T) {
 			case 3:
 				o.PktsDown = near(r, maxPkts/2)
 			case 4:
-				first = end - int64(near(r, maxOff/2))
+				first = end - int64(near(r, maxDur/2))
 			case 5:
-				first = start + maxOff - int64(near(r, maxOff)) // may start before the window
+				first = start + int64(maxLast) - int64(near(r, maxDur)) // may start before the window
 			case 6:
 				o.Upload = near(r, math.MaxUint64/2) // far beyond any compact field
 			}
@@ -74,8 +79,7 @@ func TestEntryMatchesAcc(t *testing.T) {
 			if got != want {
 				t.Fatalf("key %d add %d: entry %+v, want %+v", key, i, got, want)
 			}
-			fo, lo := want.first-start, want.last-start
-			fit := fits(want.flows, want.up, want.down, want.pktsUp, want.pktsDown, want.largest, fo, lo)
+			fit := ts.fits(start, want.flows, want.up, want.down, want.pktsUp, want.pktsDown, want.largest, want.first, want.last)
 			if e.wide() == fit && !e.wide() {
 				t.Fatalf("key %d add %d: compact entry for totals that do not fit: %+v", key, i, want)
 			}
@@ -93,52 +97,117 @@ func TestEntryMatchesAcc(t *testing.T) {
 
 // TestEntryStoreRoundTrip: store then toAcc gives back the totals exactly,
 // compact when they fit, wide (with the mark kept) when not; a compact
-// entry that exactly reaches each limit stays compact.
+// entry that exactly reaches each limit stays compact. For every window
+// size the times' split allows.
 func TestEntryStoreRoundTrip(t *testing.T) {
 	start := t0.UnixNano()
 	base := acc{flows: 3, up: 10, down: 20, pktsUp: 1, pktsDown: 2, largest: 25,
 		first: start - 5, last: start + 9, lsport: 1234, ldport: 443, mark: 3}
+	for _, size := range []time.Duration{time.Second, 5 * time.Minute, 15 * time.Minute, time.Hour, 24 * time.Hour} {
+		ts := splitFor(int64(size))
+		for _, tc := range []struct {
+			name string
+			set  func(a *acc)
+			fit  bool
+		}{
+			{"base", func(a *acc) {}, true},
+			{"flows at limit", func(a *acc) { a.flows = maxFlows }, true},
+			{"flows over", func(a *acc) { a.flows = maxFlows + 1 }, false},
+			{"up at limit", func(a *acc) { a.up = maxBytes }, true},
+			{"up over", func(a *acc) { a.up = maxBytes + 1 }, false},
+			{"down over", func(a *acc) { a.down = maxBytes + 1 }, false},
+			{"largest at limit", func(a *acc) { a.largest = maxBytes }, true},
+			{"largest over", func(a *acc) { a.largest = maxBytes + 1 }, false},
+			{"packets up at limit", func(a *acc) { a.pktsUp = maxPkts }, true},
+			{"packets up over", func(a *acc) { a.pktsUp = maxPkts + 1 }, false},
+			{"packets down over", func(a *acc) { a.pktsDown = maxPkts + 1 }, false},
+			{"last at the window's end", func(a *acc) { a.last = start + int64(size) - 1; a.first = a.last - 7 }, true},
+			{"last at limit", func(a *acc) { a.last = start + ts.maxLast; a.first = a.last }, true},
+			{"last over", func(a *acc) { a.last = start + ts.maxLast + 1; a.first = a.last }, false},
+			{"last before the window", func(a *acc) { a.last = start - 1; a.first = a.last }, false},
+			{"duration at limit", func(a *acc) { a.first = a.last - ts.maxDur }, true},
+			{"duration over", func(a *acc) { a.first = a.last - ts.maxDur - 1 }, false},
+			{"first long ago", func(a *acc) { a.first = math.MinInt64 }, false},
+			{"first after last", func(a *acc) { a.first = a.last + 1 }, false},
+			{"ports and mark", func(a *acc) { a.lsport, a.ldport, a.mark = 65535, 65535, 255 }, true},
+		} {
+			t.Run(fmt.Sprint(size, "/", tc.name), func(t *testing.T) {
+				p := newPartial(int64(size))
+				p.reset(start)
+				_, e, _ := p.lookup(1, 1, 2, 3, 0)
+				e.setFlag(flagOne)
+				a := base
+				tc.set(&a)
+				p.store(e, &a)
+				if got := p.toAcc(e); got != a {
+					t.Errorf("read back %+v, want %+v", got, a)
+				}
+				if e.wide() == tc.fit {
+					t.Errorf("wide %v, want %v", e.wide(), !tc.fit)
+				}
+				if e.flags()&flagOne == 0 || e.mark() != a.mark {
+					t.Errorf("flags %#x mark %d: store lost them", e.flags(), e.mark())
+				}
+			})
+		}
+	}
+}
+
+// TestTimeSplit: the last-seen field holds any offset within the window,
+// and the duration takes the rest of the 82 bits.
+func TestTimeSplit(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		set  func(a *acc)
-		fit  bool
+		size time.Duration
+		dur  time.Duration // the longest compact duration, at least
 	}{
-		{"base", func(a *acc) {}, true},
-		{"flows at limit", func(a *acc) { a.flows = maxFlows }, true},
-		{"flows over", func(a *acc) { a.flows = maxFlows + 1 }, false},
-		{"up at limit", func(a *acc) { a.up = maxBytes }, true},
-		{"up over", func(a *acc) { a.up = maxBytes + 1 }, false},
-		{"down over", func(a *acc) { a.down = maxBytes + 1 }, false},
-		{"largest at limit", func(a *acc) { a.largest = maxBytes }, true},
-		{"largest over", func(a *acc) { a.largest = maxBytes + 1 }, false},
-		{"packets up at limit", func(a *acc) { a.pktsUp = maxPkts }, true},
-		{"packets up over", func(a *acc) { a.pktsUp = maxPkts + 1 }, false},
-		{"packets down over", func(a *acc) { a.pktsDown = maxPkts + 1 }, false},
-		{"last at limit", func(a *acc) { a.last = start + maxOff; a.first = a.last }, true},
-		{"last over", func(a *acc) { a.last = start + maxOff + 1; a.first = a.last }, false},
-		{"last before the window", func(a *acc) { a.last = start - 1; a.first = a.last }, false},
-		{"duration at limit", func(a *acc) { a.first = a.last - maxOff }, true},
-		{"duration over", func(a *acc) { a.first = a.last - maxOff - 1 }, false},
-		{"first long ago", func(a *acc) { a.first = math.MinInt64 }, false},
-		{"ports and mark", func(a *acc) { a.lsport, a.ldport, a.mark = 65535, 65535, 255 }, true},
+		{time.Second, 52 * 24 * time.Hour},
+		{15 * time.Minute, 73 * time.Minute},
+		{time.Hour, 18 * time.Minute},
+		{24 * time.Hour, 34 * time.Second},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := newPartial()
-			p.reset(start)
-			_, e, _ := p.lookup(1, 1, 2, 3, 0)
-			e.setFlag(flagOne)
-			a := base
-			tc.set(&a)
-			p.store(e, &a)
-			if got := p.toAcc(e); got != a {
-				t.Errorf("read back %+v, want %+v", got, a)
+		ts := splitFor(int64(tc.size))
+		if ts.maxLast < int64(tc.size)-1 || ts.maxLast > 2*int64(tc.size) {
+			t.Errorf("%v: last seen up to %v", tc.size, time.Duration(ts.maxLast))
+		}
+		if int(ts.lastBits)+bits.Len64(uint64(ts.maxDur)) != timeBits || time.Duration(ts.maxDur) < tc.dur {
+			t.Errorf("%v: %d bits of last seen, duration up to %v", tc.size, ts.lastBits, time.Duration(ts.maxDur))
+		}
+	}
+}
+
+// TestFirstSeenFarBack: a record whose start lies so far before its window
+// that start − window start wraps int64 (a window in 2026 and a start in
+// 1700, one in 2262 and a start in 1960) lowers first_seen exactly like
+// the reference, as a key's first record and as a later one.
+func TestFirstSeenFarBack(t *testing.T) {
+	k := Key{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("198.51.100.1"), DstPort: 443, Proto: 6}
+	for _, tc := range []struct{ end, early time.Time }{
+		{t0.Add(time.Minute), time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2262, 1, 1, 0, 7, 0, 0, time.UTC), time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		for _, earlyFirst := range []bool{false, true} {
+			obs := []*Obs{
+				{Key: k, End: tc.end, Start: tc.end.Add(-time.Second), Upload: 1, FlowHash: 1},
+				{Key: k, End: tc.end, Start: tc.early, Upload: 1, FlowHash: 2},
 			}
-			if e.wide() == tc.fit {
-				t.Errorf("wide %v, want %v", e.wide(), !tc.fit)
+			if earlyFirst {
+				obs[0], obs[1] = obs[1], obs[0]
 			}
-			if e.flags()&flagOne == 0 || e.mark() != a.mark {
-				t.Errorf("flags %#x mark %d: store lost them", e.flags(), e.mark())
+			var rs, es sink
+			ref, _ := New(rs.onClose)
+			eng, _ := NewEngine(es.onClose)
+			w := eng.NewWriter()
+			for _, o := range obs {
+				ref.Add(o)
+				w.Add(o)
 			}
-		})
+			w.Close()
+			ref.Flush()
+			eng.Flush()
+			diffAggs(t, es.aggs, rs.aggs, true)
+			if len(es.aggs) != 1 || !es.aggs[0].FirstSeen.Equal(tc.early) {
+				t.Errorf("end %v, early record first %v: %d aggregates", tc.end, earlyFirst, len(es.aggs))
+			}
+		}
 	}
 }

@@ -165,6 +165,11 @@ type config struct {
 
 // WithSize sets the window length (default 15m). It must be at least one
 // second and divide 24h evenly, so that windows align with days in UTC.
+// An Engine's compact per-key entry shares 82 bits between last seen
+// (within the window) and the key's duration, last − first seen: up to 73
+// minutes with 15-minute windows, 18 with hourly ones, 34 s with daily
+// ones. A key whose flows span longer moves to the full-precision path
+// (exact, 72 bytes more for that key).
 func WithSize(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < time.Second || (24*time.Hour)%d != 0 {
