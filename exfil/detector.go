@@ -218,7 +218,12 @@ func (w *Writer) prepare(r *flowsrc.Record, o *window.Obs) bool {
 		w.internalDest++
 		return false
 	}
-	o.Key = window.Key{Src: client, Dst: server, DstPort: sport, Proto: r.Proto, AppProto: r.AppProto}
+	// Field by field: a composite literal is built on the stack with
+	// 8-byte stores and copied in 16-byte loads, which cannot be forwarded
+	// from them and wait for the stores to retire (the copy was 6-7% of
+	// decode and prepare in the profile).
+	o.Key.Src, o.Key.Dst = client, server
+	o.Key.DstPort, o.Key.Proto, o.Key.AppProto = sport, r.Proto, r.AppProto
 	o.Start, o.End = r.Start, r.End
 	o.Upload, o.Download, o.PktsUp, o.PktsDown = up, down, pu, pd
 	o.SrcPort, o.DstPort = cport, sport
