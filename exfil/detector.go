@@ -44,6 +44,10 @@ type Detector struct {
 	// behind its own mutex, so that a key always meets the same writer.
 	pool []lockedWriter
 
+	// scratch is onClose's working memory, kept from one closed window to
+	// the next (the engine delivers one window at a time).
+	scratch closeScratch
+
 	records, invalid, notOutbound, internalDest atomic.Uint64
 	scored, belowMin, alerts, early             atomic.Uint64
 	bySeverity                                  [5]atomic.Uint64
@@ -510,9 +514,44 @@ type hostTotals struct{ up, down uint64 }
 // packed with it into one word and sorted as integers.
 type blastRadius struct {
 	pairs4 []uint64 // dst << 32 | source run
+	tmp4   []uint64 // the radix sort's other buffer
 	pairs6 []dstRun
 	by4    []dstCount4 // sorted by dst
 	by6    []dstCount6 // sorted by dst
+}
+
+// closeScratch is what onClose builds for one window, kept for the next:
+// a window's temporaries are as large as the window (some 40 bytes a key),
+// and allocating them afresh for each window cost a third of the bytes
+// the end-to-end benchmark allocated, churn that slowed the goroutines
+// adding records as well.
+type closeScratch struct {
+	hosts []hostTotals // one per source, in key order (sources are runs)
+	blast blastRadius
+}
+
+// reset empties s for the next window. A buffer far larger than the
+// last window needed is dropped, so that one burst window does not pin
+// its memory for good.
+func (s *closeScratch) reset() {
+	b := &s.blast
+	s.hosts = reuse(s.hosts, len(s.hosts))
+	b.tmp4 = reuse(b.tmp4, len(b.pairs4))
+	b.pairs4 = reuse(b.pairs4, len(b.pairs4))
+	clear(b.pairs6)
+	b.pairs6 = reuse(b.pairs6, len(b.pairs6))
+	b.by4 = reuse(b.by4, len(b.by4))
+	clear(b.by6)
+	b.by6 = reuse(b.by6, len(b.by6))
+}
+
+// reuse returns xs emptied for reuse, or nil when its capacity is more
+// than four times what was last used of it (and more than 4096).
+func reuse[T any](xs []T, used int) []T {
+	if c := cap(xs); c > 4096 && c > 4*used {
+		return nil
+	}
+	return xs[:0]
 }
 
 type dstRun struct {
@@ -538,12 +577,15 @@ func (b *blastRadius) add(dst netip.Addr, run int) {
 
 // count turns the pairs into the per-destination counts.
 func (b *blastRadius) count() {
-	b.pairs4 = radix.Uint64s(b.pairs4, make([]uint64, len(b.pairs4)))
-	for i, p := range b.pairs4 {
+	if cap(b.tmp4) < len(b.pairs4) {
+		b.tmp4 = make([]uint64, len(b.pairs4))
+	}
+	sorted := radix.Uint64s(b.pairs4, b.tmp4[:len(b.pairs4)])
+	for i, p := range sorted {
 		switch {
-		case i == 0 || p>>32 != b.pairs4[i-1]>>32:
+		case i == 0 || p>>32 != sorted[i-1]>>32:
 			b.by4 = append(b.by4, dstCount4{uint32(p >> 32), 1})
-		case p != b.pairs4[i-1]:
+		case p != sorted[i-1]:
 			b.by4[len(b.by4)-1].n++
 		}
 	}
@@ -561,7 +603,6 @@ func (b *blastRadius) count() {
 			b.by6[len(b.by6)-1].n++
 		}
 	}
-	b.pairs4, b.pairs6 = nil, nil
 }
 
 // of returns the number of sources that uploaded to dst.
@@ -584,8 +625,9 @@ func (b *blastRadius) of(dst netip.Addr) int {
 // them: the first sums each source's volumes and counts each
 // destination's uploading sources, the second scores.
 func (d *Detector) onClose(c *window.Closed) {
-	var hosts []hostTotals // one per source, in key order (sources are runs)
-	var blast blastRadius
+	sc := &d.scratch
+	sc.reset()
+	hosts, blast := sc.hosts, &sc.blast
 	var prev netip.Addr
 	for a := range c.Totals() {
 		if len(hosts) == 0 || a.Key.Src != prev {
@@ -599,6 +641,7 @@ func (d *Detector) onClose(c *window.Closed) {
 			blast.add(a.Key.Dst, len(hosts)-1)
 		}
 	}
+	sc.hosts = hosts
 	blast.count()
 	run := -1
 	for a := range c.All() {
