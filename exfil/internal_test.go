@@ -12,7 +12,10 @@ import (
 )
 
 // TestBlastRadius checks blastRadius against a map of sets on random
-// IPv4 and IPv6 destinations, repeated pairs and sources in runs.
+// IPv4 and IPv6 destinations, repeated pairs and sources in runs, over
+// windows of different sizes that reuse one closeScratch as onClose does
+// (a big window, small ones, an empty one, a big one again), so that
+// nothing of a window leaks into the next and a burst's buffers go.
 func TestBlastRadius(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	dsts := make([]netip.Addr, 60)
@@ -23,26 +26,33 @@ func TestBlastRadius(t *testing.T) {
 			dsts[i] = netip.AddrFrom4([4]byte{198, 51, byte(i), byte(r.IntN(256))})
 		}
 	}
-	var b blastRadius
-	want := map[netip.Addr]map[int]bool{}
-	for run := range 500 {
-		for range 1 + r.IntN(6) {
-			d := dsts[r.IntN(len(dsts))]
-			b.add(d, run)
-			if want[d] == nil {
-				want[d] = map[int]bool{}
+	var sc closeScratch
+	for w, runs := range []int{5000, 500, 7, 0, 500, 5000} {
+		sc.reset()
+		b := &sc.blast
+		want := map[netip.Addr]map[int]bool{}
+		for run := range runs {
+			for range 1 + r.IntN(6) {
+				d := dsts[r.IntN(len(dsts))]
+				b.add(d, run)
+				if want[d] == nil {
+					want[d] = map[int]bool{}
+				}
+				want[d][run] = true
 			}
-			want[d][run] = true
 		}
-	}
-	b.count()
-	for _, d := range dsts {
-		if got := b.of(d); got != len(want[d]) {
-			t.Errorf("%v: %d sources, want %d", d, got, len(want[d]))
+		b.count()
+		for _, d := range dsts {
+			if got := b.of(d); got != len(want[d]) {
+				t.Errorf("window %d: %v: %d sources, want %d", w, d, got, len(want[d]))
+			}
 		}
-	}
-	if got := b.of(netip.MustParseAddr("203.0.113.1")); got != 0 {
-		t.Errorf("unseen destination: %d sources", got)
+		if got := b.of(netip.MustParseAddr("203.0.113.1")); got != 0 {
+			t.Errorf("window %d: unseen destination: %d sources", w, got)
+		}
+		if runs == 7 && cap(b.pairs4) > 4096 {
+			t.Errorf("window %d: the burst's buffer (capacity %d) was kept for %d pairs", w, cap(b.pairs4), len(b.pairs4))
+		}
 	}
 }
 
