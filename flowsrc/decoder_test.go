@@ -3,6 +3,7 @@ package flowsrc_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -1379,6 +1380,87 @@ func TestDecodeRunsLongDatagrams(t *testing.T) {
 			if one.Stats() != runs.Stats() {
 				t.Fatalf("%s, %d flows: stats %+v and %+v", name, n, one.Stats(), runs.Stats())
 			}
+		}
+	}
+}
+
+// TestFieldWidths pins what each integer kind keeps of a field wider than
+// its value (a port sent in 4 bytes keeps its low 16 bits, a protocol in
+// 2 bytes its low 8, sysUpTime in 8 bytes its low 32) and the presence
+// rules (an absolute time of 0 and an NTP time shorter than 8 bytes are
+// absent), on both decoding paths.
+func TestFieldWidths(t *testing.T) {
+	start := export.Add(-30 * time.Second).Truncate(time.Millisecond)
+	end := export.Add(-3 * time.Second).Truncate(time.Millisecond)
+	raw := func(v uint64, n int) []byte { return flowtest.BigEndian(v, n) }
+	tests := []struct {
+		name   string
+		fields []flowtest.Field
+		extra  map[flowtest.FieldKey][]byte
+		check  func(r flowsrc.Record) string
+	}{
+		{"wide ports, protocol, flags",
+			[]flowtest.Field{{Type: 4, Length: 2}, {Type: 6, Length: 4}, {Type: 7, Length: 4}, {Type: 11, Length: 3}},
+			map[flowtest.FieldKey][]byte{{Type: 4}: raw(0x0106, 2), {Type: 6}: raw(0xff0112, 4), {Type: 7}: raw(0xab0050, 4), {Type: 11}: raw(0x0101bb, 3)},
+			func(r flowsrc.Record) string {
+				if r.Proto != 6 || r.TCPFlags != 0x12 || r.SrcPort != 0x50 || r.DstPort != 0x1bb {
+					return fmt.Sprintf("proto %d flags %#x ports %#x %#x, want 6 0x12 0x50 0x1bb", r.Proto, r.TCPFlags, r.SrcPort, r.DstPort)
+				}
+				return ""
+			}},
+		{"wide ICMP type and code",
+			[]flowtest.Field{{Type: 4, Length: 1}, {Type: 176, Length: 2}, {Type: 177, Length: 2}},
+			map[flowtest.FieldKey][]byte{{Type: 4}: raw(1, 1), {Type: 176}: raw(0x0103, 2), {Type: 177}: raw(0x0201, 2)},
+			func(r flowsrc.Record) string {
+				if !r.HasICMP || r.ICMPType != 3 || r.ICMPCode != 1 {
+					return fmt.Sprintf("ICMP %v type %d code %d, want 3/1", r.HasICMP, r.ICMPType, r.ICMPCode)
+				}
+				return ""
+			}},
+		{"wide biflowDirection",
+			[]flowtest.Field{{Type: 239, Length: 2}},
+			map[flowtest.FieldKey][]byte{{Type: 239}: raw(0x0102, 2)},
+			func(r flowsrc.Record) string {
+				if r.Initiator != flowsrc.InitiatorDst {
+					return fmt.Sprintf("initiator %v, want the destination", r.Initiator)
+				}
+				return ""
+			}},
+		{"absolute start of 0 is absent",
+			[]flowtest.Field{{Type: 152, Length: 8}, {Type: 153, Length: 8}},
+			map[flowtest.FieldKey][]byte{{Type: 152}: raw(0, 8), {Type: 153}: raw(uint64(end.UnixMilli()), 8)},
+			func(r flowsrc.Record) string {
+				if !r.Start.Equal(end) || !r.End.Equal(end) {
+					return fmt.Sprintf("times %v %v, want both %v", r.Start, r.End, end)
+				}
+				return ""
+			}},
+		{"NTP start in 4 bytes is absent, in 8 bytes of 0 too",
+			[]flowtest.Field{{Type: 154, Length: 4}, {Type: 156, Length: 8}, {Type: 152, Length: 8}, {Type: 153, Length: 8}},
+			map[flowtest.FieldKey][]byte{{Type: 154}: raw(0xdeadbeef, 4), {Type: 156}: raw(0, 8),
+				{Type: 152}: raw(uint64(start.UnixMilli()), 8), {Type: 153}: raw(uint64(end.UnixMilli()), 8)},
+			func(r flowsrc.Record) string {
+				if !r.Start.Equal(start) || !r.End.Equal(end) {
+					return fmt.Sprintf("times %v %v, want %v %v (the milliseconds)", r.Start, r.End, start, end)
+				}
+				return ""
+			}},
+	}
+	for _, tt := range tests {
+		for _, p := range []flowsrc.DecodePath{flowsrc.PathFast, flowsrc.PathGoflow2} {
+			t.Run(tt.name+"/"+p.String(), func(t *testing.T) {
+				tpl := flowtest.Template{ID: 300, Fields: append([]flowtest.Field{{Type: 8, Length: 4}, {Type: 12, Length: 4}}, tt.fields...)}
+				f := tcpFlow()
+				f.Extra = tt.extra
+				dg := flowtest.NewIPFIX(flowtest.IPFIXHeader{ExportTime: export}).Template(tpl).Data(tpl, f).Bytes()
+				got := decodeOK(t, flowsrc.NewDatagramDecoder(flowsrc.WithDecodePath(p)), exporterA, dg)
+				if len(got) != 1 {
+					t.Fatalf("%d records", len(got))
+				}
+				if msg := tt.check(got[0]); msg != "" {
+					t.Error(msg)
+				}
+			})
 		}
 	}
 }

@@ -79,7 +79,7 @@ type recordPlan struct {
 	size     int
 	variable bool
 	bytesOps []fieldOp
-	uintOps  []fieldOp
+	uintOps  []uintOp
 	segs     []varSegment
 }
 
@@ -88,10 +88,11 @@ type recordPlan struct {
 // segment's start), then, when hasVar is set, a variable-length field of
 // kind varKind.
 type varSegment struct {
-	fixed             int
-	bytesOps, uintOps []fieldOp
-	hasVar            bool
-	varKind           fieldKind
+	fixed    int
+	bytesOps []fieldOp
+	uintOps  []uintOp
+	hasVar   bool
+	varKind  fieldKind
 }
 
 // compileTemplate compiles the fields of a data template of the given
@@ -126,13 +127,12 @@ func compileTemplate(version uint16, fields []netflow.Field) *recordPlan {
 			off = seg.fixed
 			seg.fixed += int(fd.Length)
 		}
-		op := fieldOp{off: uint32(off), n: fd.Length, kind: k}
 		switch {
 		case !fixedOpUseful(k, int(fd.Length)):
 		case k < kFirstUint:
-			*bytesOps = append(*bytesOps, op)
+			*bytesOps = append(*bytesOps, fieldOp{off: uint32(off), n: fd.Length, kind: k})
 		default:
-			*uintOps = append(*uintOps, op)
+			*uintOps = append(*uintOps, newUintOp(k, off, int(fd.Length)))
 		}
 		off += int(fd.Length)
 	}

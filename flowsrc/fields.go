@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"net/netip"
 	"time"
+	"unsafe"
 )
 
 // Information element numbers (IANA IPFIX registry; NetFlow v9 uses the
@@ -138,14 +139,17 @@ const (
 type flowFields struct {
 	has uint64
 
-	src4, dst4             [4]byte
-	src6, dst6             [16]byte
-	srcPort, dstPort       uint16
-	srcPortAlt, dstPortAlt uint16
-	proto, tcpFlags        uint8
-	icmpTC4, icmpTC6       uint16
-	icmpType4, icmpCode4   uint8
-	icmpType6, icmpCode6   uint8
+	src4, dst4 [4]byte
+	src6, dst6 [16]byte
+	// Every integer value is a uint64 holding what its kind keeps of the
+	// field (a port its low 16 bits: see uintFields), so that one store
+	// serves them all.
+	srcPort, dstPort       uint64
+	srcPortAlt, dstPortAlt uint64
+	proto, tcpFlags        uint64
+	icmpTC4, icmpTC6       uint64
+	icmpType4, icmpCode4   uint64
+	icmpType6, icmpCode6   uint64
 
 	octDelta, pktDelta uint64
 	octTotal, pktTotal uint64
@@ -156,7 +160,7 @@ type flowFields struct {
 	revOctDelta, revPktDelta uint64
 	revOctTotal, revPktTotal uint64
 
-	startUp, endUp       uint32 // sysUpTime ms (IE 22/21)
+	startUp, endUp       uint64 // sysUpTime ms (IE 22/21), 32 bits
 	startSec, endSec     uint64
 	startMs, endMs       uint64
 	startUs, endUs       uint64 // NTP format
@@ -171,7 +175,7 @@ type flowFields struct {
 	packetInterval   uint64
 	packetSpace      uint64
 	samplerID        uint64
-	biflowDir        uint8
+	biflowDir        uint64
 
 	// PSAMP packet reports (RFC 5476): the sampled packet itself. The
 	// sections alias the datagram and are only valid during Decode.
@@ -430,7 +434,7 @@ func (f *flowFields) setKind(k fieldKind, b []byte) {
 	case k < kFirstUint:
 		f.setBytes(k, b)
 	case len(b) >= 1 && len(b) <= 8:
-		f.storeUints([]fieldOp{{n: uint16(len(b)), kind: k}}, b, 0)
+		f.storeUints([]uintOp{newUintOp(k, 0, len(b))}, b, 0)
 	}
 }
 
@@ -467,150 +471,155 @@ func (f *flowFields) setBytes(k fieldKind, b []byte) {
 // uintMask[n] keeps the low n bytes of a word.
 var uintMask = [9]uint64{0, 0xff, 0xffff, 0xff_ffff, 0xffff_ffff, 0xff_ffff_ffff, 0xffff_ffff_ffff, 0xff_ffff_ffff_ffff, 0xffff_ffff_ffff_ffff}
 
-// storeUints stores integer fields: for each op, of an integer kind, the
-// big-endian value of op.n bytes at base+op.off in b (reduced-size
-// encoding: 1 to 8 bytes; other sizes are ignored). It is the one place
-// that says what each integer kind does, for both decoding paths; the fast
-// path gives it all the integer fields of a record at once, so that the
-// switch runs without a call per field.
+// uintOp stores one integer field of a record: the big-endian value of
+// the n bytes at off (from the start of the record, or of its segment),
+// kept to mask, into the flowFields value at dst, setting the presence
+// bit when the kind's rule allows (bit is 0 when it never does).
+type uintOp struct {
+	off    uint32
+	n      uint8
+	ifNon0 bool // the bit only for a value other than 0
+	dst    uint16
+	mask   uint64
+	bit    uint64
+}
+
+// Presence rules of the integer kinds.
+const (
+	ruleAlways  uint8 = iota
+	ruleNonZero       // 0 means absent (absolute times, systemInitTime)
+	ruleNTP           // only a full 8-byte, non-zero NTP timestamp
+)
+
+// uintField is what an integer kind does: the flowFields value it sets
+// (offset, and the bits of the field the value keeps), its presence bit
+// and the rule for it.
+type uintField struct {
+	dst  uintptr
+	mask uint64
+	bit  uint64
+	rule uint8
+}
+
+// uintFields says what each integer kind does, for both decoding paths:
+// the one place that maps a kind to a value.
+var uintFields = func() (t [numFieldKinds]uintField) {
+	var f flowFields
+	const w8, w16, w32, w64 = 0xff, 0xffff, 0xffff_ffff, math.MaxUint64
+	for _, e := range [...]struct {
+		k    fieldKind
+		dst  uintptr
+		mask uint64
+		bit  uint64
+		rule uint8
+	}{
+		{kSrcPort, unsafe.Offsetof(f.srcPort), w16, hSrcPort, ruleAlways},
+		{kDstPort, unsafe.Offsetof(f.dstPort), w16, hDstPort, ruleAlways},
+		{kSrcPortAlt, unsafe.Offsetof(f.srcPortAlt), w16, hSrcPortAlt, ruleAlways},
+		{kDstPortAlt, unsafe.Offsetof(f.dstPortAlt), w16, hDstPortAlt, ruleAlways},
+		{kProto, unsafe.Offsetof(f.proto), w8, hProto, ruleAlways},
+		{kTCPFlags, unsafe.Offsetof(f.tcpFlags), w8, hTCPFlags, ruleAlways}, // the classic flags
+		{kICMPTC4, unsafe.Offsetof(f.icmpTC4), w16, hICMPTC4, ruleAlways},
+		{kICMPTC6, unsafe.Offsetof(f.icmpTC6), w16, hICMPTC6, ruleAlways},
+		{kICMPType4, unsafe.Offsetof(f.icmpType4), w8, hICMPType4, ruleAlways},
+		{kICMPCode4, unsafe.Offsetof(f.icmpCode4), w8, hICMPCode4, ruleAlways},
+		{kICMPType6, unsafe.Offsetof(f.icmpType6), w8, hICMPType6, ruleAlways},
+		{kICMPCode6, unsafe.Offsetof(f.icmpCode6), w8, hICMPCode6, ruleAlways},
+		{kOctDelta, unsafe.Offsetof(f.octDelta), w64, hOctDelta, ruleAlways},
+		{kPktDelta, unsafe.Offsetof(f.pktDelta), w64, hPktDelta, ruleAlways},
+		{kOctTotal, unsafe.Offsetof(f.octTotal), w64, hOctTotal, ruleAlways},
+		{kPktTotal, unsafe.Offsetof(f.pktTotal), w64, hPktTotal, ruleAlways},
+		{kOctOut, unsafe.Offsetof(f.octOut), w64, hOctOut, ruleAlways},
+		{kPktOut, unsafe.Offsetof(f.pktOut), w64, hPktOut, ruleAlways},
+		{kInitOct, unsafe.Offsetof(f.initOct), w64, hInitOct, ruleAlways},
+		{kRespOct, unsafe.Offsetof(f.respOct), w64, hRespOct, ruleAlways},
+		{kInitPkt, unsafe.Offsetof(f.initPkt), w64, hInitPkt, ruleAlways},
+		{kRespPkt, unsafe.Offsetof(f.respPkt), w64, hRespPkt, ruleAlways},
+		{kStartUp, unsafe.Offsetof(f.startUp), w32, hStartUp, ruleAlways},
+		{kEndUp, unsafe.Offsetof(f.endUp), w32, hEndUp, ruleAlways},
+		{kStartSec, unsafe.Offsetof(f.startSec), w64, hStartSec, ruleNonZero},
+		{kEndSec, unsafe.Offsetof(f.endSec), w64, hEndSec, ruleNonZero},
+		{kStartMs, unsafe.Offsetof(f.startMs), w64, hStartMs, ruleNonZero},
+		{kEndMs, unsafe.Offsetof(f.endMs), w64, hEndMs, ruleNonZero},
+		{kStartUs, unsafe.Offsetof(f.startUs), w64, hStartUs, ruleNTP},
+		{kEndUs, unsafe.Offsetof(f.endUs), w64, hEndUs, ruleNTP},
+		{kStartNs, unsafe.Offsetof(f.startNs), w64, hStartNs, ruleNTP},
+		{kEndNs, unsafe.Offsetof(f.endNs), w64, hEndNs, ruleNTP},
+		{kStartDelta, unsafe.Offsetof(f.startDelta), w64, hStartDelta, ruleAlways},
+		{kEndDelta, unsafe.Offsetof(f.endDelta), w64, hEndDelta, ruleAlways},
+		{kSysInit, unsafe.Offsetof(f.sysInit), w64, hSysInit, ruleNonZero},
+		{kObsSec, unsafe.Offsetof(f.obsSec), w64, hObsSec, ruleNonZero},
+		{kObsMs, unsafe.Offsetof(f.obsMs), w64, hObsMs, ruleNonZero},
+		{kObsUs, unsafe.Offsetof(f.obsUs), w64, hObsUs, ruleNTP},
+		{kObsNs, unsafe.Offsetof(f.obsNs), w64, hObsNs, ruleNTP},
+		{kSamplingInterval, unsafe.Offsetof(f.samplingInterval), w64, hSamplingInterval, ruleAlways},
+		{kSamplerRandom, unsafe.Offsetof(f.samplerRandom), w64, hSamplerRandom, ruleAlways},
+		{kPacketInterval, unsafe.Offsetof(f.packetInterval), w64, hPacketInterval, ruleAlways},
+		{kPacketSpace, unsafe.Offsetof(f.packetSpace), w64, hPacketSpace, ruleAlways},
+		{kSamplerID, unsafe.Offsetof(f.samplerID), w64, hSamplerID, ruleAlways},
+		{kBiflowDir, unsafe.Offsetof(f.biflowDir), w8, hBiflowDir, ruleAlways},
+		{kFrameSize, unsafe.Offsetof(f.frameSize), w64, hFrameSize, ruleAlways},
+		{kIPTotalLen, unsafe.Offsetof(f.ipTotalLen), w64, hIPTotalLen, ruleAlways},
+		{kRevOctDelta, unsafe.Offsetof(f.revOctDelta), w64, hRevOctDelta, ruleAlways},
+		{kRevPktDelta, unsafe.Offsetof(f.revPktDelta), w64, hRevPktDelta, ruleAlways},
+		{kRevOctTotal, unsafe.Offsetof(f.revOctTotal), w64, hRevOctTotal, ruleAlways},
+		{kRevPktTotal, unsafe.Offsetof(f.revPktTotal), w64, hRevPktTotal, ruleAlways},
+	} {
+		t[e.k] = uintField{e.dst, e.mask, e.bit, e.rule}
+	}
+	return t
+}()
+
+// newUintOp compiles integer kind k for a field of n bytes (1 to 8) at
+// off.
+func newUintOp(k fieldKind, off, n int) uintOp {
+	u := &uintFields[k]
+	op := uintOp{off: uint32(off), n: uint8(n), dst: uint16(u.dst), mask: uintMask[n] & u.mask, bit: u.bit}
+	switch u.rule {
+	case ruleNonZero:
+		op.ifNon0 = true
+	case ruleNTP:
+		op.ifNon0 = true
+		if n != 8 {
+			op.bit = 0
+		}
+	}
+	return op
+}
+
+// storeUints stores integer fields: for each op, the big-endian value of
+// op.n bytes at base+op.off in b (reduced-size encoding: 1 to 8 bytes),
+// with the presence bit its kind's rule gives. Every value is a uint64 at
+// an offset the op carries, so the loop has no branch per kind; the fast
+// path gives it all the integer fields of a record at once.
 //
 // A value that ends at least 8 bytes into b is read as one 8-byte word
 // ending at its last byte, masked to its size (the fast path passes the
 // whole datagram, and no set starts in its first 16 bytes).
-func (f *flowFields) storeUints(ops []fieldOp, b []byte, base int) {
-	for _, op := range ops {
+func (f *flowFields) storeUints(ops []uintOp, b []byte, base int) {
+	// The presence bits gather in a local, the values go straight to
+	// their place.
+	has := f.has
+	fp := unsafe.Pointer(f)
+	for i := range ops {
+		op := &ops[i]
 		n := int(op.n)
-		if n == 0 || n > 8 {
-			continue
-		}
 		end := base + int(op.off) + n
 		var v uint64
 		if end >= 8 {
-			v = binary.BigEndian.Uint64(b[end-8:end]) & uintMask[n]
+			v = binary.BigEndian.Uint64(b[end-8 : end])
 		} else {
 			v, _ = readUint(b[end-n : end])
 		}
-		switch op.kind {
-		case kSrcPort:
-			f.srcPort, f.has = uint16(v), f.has|hSrcPort
-		case kDstPort:
-			f.dstPort, f.has = uint16(v), f.has|hDstPort
-		case kSrcPortAlt:
-			f.srcPortAlt, f.has = uint16(v), f.has|hSrcPortAlt
-		case kDstPortAlt:
-			f.dstPortAlt, f.has = uint16(v), f.has|hDstPortAlt
-		case kProto:
-			f.proto, f.has = uint8(v), f.has|hProto
-		case kTCPFlags:
-			f.tcpFlags, f.has = uint8(v), f.has|hTCPFlags // low byte: the classic flags
-		case kICMPTC4:
-			f.icmpTC4, f.has = uint16(v), f.has|hICMPTC4
-		case kICMPTC6:
-			f.icmpTC6, f.has = uint16(v), f.has|hICMPTC6
-		case kICMPType4:
-			f.icmpType4, f.has = uint8(v), f.has|hICMPType4
-		case kICMPCode4:
-			f.icmpCode4, f.has = uint8(v), f.has|hICMPCode4
-		case kICMPType6:
-			f.icmpType6, f.has = uint8(v), f.has|hICMPType6
-		case kICMPCode6:
-			f.icmpCode6, f.has = uint8(v), f.has|hICMPCode6
-		case kOctDelta:
-			f.octDelta, f.has = v, f.has|hOctDelta
-		case kPktDelta:
-			f.pktDelta, f.has = v, f.has|hPktDelta
-		case kOctTotal:
-			f.octTotal, f.has = v, f.has|hOctTotal
-		case kPktTotal:
-			f.pktTotal, f.has = v, f.has|hPktTotal
-		case kOctOut:
-			f.octOut, f.has = v, f.has|hOctOut
-		case kPktOut:
-			f.pktOut, f.has = v, f.has|hPktOut
-		case kInitOct:
-			f.initOct, f.has = v, f.has|hInitOct
-		case kRespOct:
-			f.respOct, f.has = v, f.has|hRespOct
-		case kInitPkt:
-			f.initPkt, f.has = v, f.has|hInitPkt
-		case kRespPkt:
-			f.respPkt, f.has = v, f.has|hRespPkt
-		case kStartUp:
-			f.startUp, f.has = uint32(v), f.has|hStartUp
-		case kEndUp:
-			f.endUp, f.has = uint32(v), f.has|hEndUp
-		case kStartSec:
-			f.startSec, f.has = v, f.has|nonZero(v, hStartSec)
-		case kEndSec:
-			f.endSec, f.has = v, f.has|nonZero(v, hEndSec)
-		case kStartMs:
-			f.startMs, f.has = v, f.has|nonZero(v, hStartMs)
-		case kEndMs:
-			f.endMs, f.has = v, f.has|nonZero(v, hEndMs)
-		case kStartUs:
-			f.startUs, f.has = v, f.has|ntpField(n, v, hStartUs)
-		case kEndUs:
-			f.endUs, f.has = v, f.has|ntpField(n, v, hEndUs)
-		case kStartNs:
-			f.startNs, f.has = v, f.has|ntpField(n, v, hStartNs)
-		case kEndNs:
-			f.endNs, f.has = v, f.has|ntpField(n, v, hEndNs)
-		case kStartDelta:
-			f.startDelta, f.has = v, f.has|hStartDelta
-		case kEndDelta:
-			f.endDelta, f.has = v, f.has|hEndDelta
-		case kSysInit:
-			f.sysInit, f.has = v, f.has|nonZero(v, hSysInit)
-		case kObsSec:
-			f.obsSec, f.has = v, f.has|nonZero(v, hObsSec)
-		case kObsMs:
-			f.obsMs, f.has = v, f.has|nonZero(v, hObsMs)
-		case kObsUs:
-			f.obsUs, f.has = v, f.has|ntpField(n, v, hObsUs)
-		case kObsNs:
-			f.obsNs, f.has = v, f.has|ntpField(n, v, hObsNs)
-		case kSamplingInterval:
-			f.samplingInterval, f.has = v, f.has|hSamplingInterval
-		case kSamplerRandom:
-			f.samplerRandom, f.has = v, f.has|hSamplerRandom
-		case kPacketInterval:
-			f.packetInterval, f.has = v, f.has|hPacketInterval
-		case kPacketSpace:
-			f.packetSpace, f.has = v, f.has|hPacketSpace
-		case kSamplerID:
-			f.samplerID, f.has = v, f.has|hSamplerID
-		case kBiflowDir:
-			f.biflowDir, f.has = uint8(v), f.has|hBiflowDir
-		case kFrameSize:
-			f.frameSize, f.has = v, f.has|hFrameSize
-		case kIPTotalLen:
-			f.ipTotalLen, f.has = v, f.has|hIPTotalLen
-		case kRevOctDelta:
-			f.revOctDelta, f.has = v, f.has|hRevOctDelta
-		case kRevPktDelta:
-			f.revPktDelta, f.has = v, f.has|hRevPktDelta
-		case kRevOctTotal:
-			f.revOctTotal, f.has = v, f.has|hRevOctTotal
-		case kRevPktTotal:
-			f.revPktTotal, f.has = v, f.has|hRevPktTotal
+		v &= op.mask
+		*(*uint64)(unsafe.Add(fp, op.dst)) = v
+		bit := op.bit
+		if op.ifNon0 && v == 0 {
+			bit = 0
 		}
+		has |= bit
 	}
-}
-
-func nonZero(v, bit uint64) uint64 {
-	if v == 0 {
-		return 0
-	}
-	return bit
-}
-
-// ntpField accepts only full 8-byte, non-zero NTP timestamps (n is the
-// field's length).
-func ntpField(n int, v, bit uint64) uint64 {
-	if n != 8 || v == 0 {
-		return 0
-	}
-	return bit
+	f.has = has
 }
 
 // inlineRate returns the sampling rate the record itself declares: IE 34

@@ -499,7 +499,7 @@ func (c *decodeCtx) mapRecord(st *exporterState, h *nfHeader, setID uint16, pos 
 		// mapping.
 		*r = Record{}
 		r.Src, r.Dst = src, dst
-		r.Proto, r.TCPFlags = f.proto, f.tcpFlags
+		r.Proto, r.TCPFlags = uint8(f.proto), uint8(f.tcpFlags)
 		f.ports(r)
 	} else if packet = f.packetReport(r); !packet {
 		c.fail(ErrUnsupported, uint32(setID), pos, nil, "data record without source and destination addresses")
@@ -584,18 +584,18 @@ func (f *flowFields) ports(r *Record) {
 		dp = f.dstPortAlt
 	}
 	if f.proto != 1 && f.proto != 58 {
-		r.SrcPort, r.DstPort = sp, dp
+		r.SrcPort, r.DstPort = uint16(sp), uint16(dp)
 		return
 	}
 	r.HasICMP = true
 	v4first := f.proto == 1
 	for _, v4 := range [2]bool{v4first, !v4first} {
 		if v4 && f.has&(hICMPType4|hICMPCode4) != 0 {
-			r.ICMPType, r.ICMPCode = f.icmpType4, f.icmpCode4
+			r.ICMPType, r.ICMPCode = uint8(f.icmpType4), uint8(f.icmpCode4)
 			return
 		}
 		if !v4 && f.has&(hICMPType6|hICMPCode6) != 0 {
-			r.ICMPType, r.ICMPCode = f.icmpType6, f.icmpCode6
+			r.ICMPType, r.ICMPCode = uint8(f.icmpType6), uint8(f.icmpCode6)
 			return
 		}
 	}
@@ -710,7 +710,7 @@ func (c *decodeCtx) nfTimes(st *exporterState, h *nfHeader, f *flowFields) (time
 	case f.has&hStartDelta != 0:
 		start = exportNs - int64(f.startDelta&0xffffffff)*int64(time.Microsecond)
 	case f.has&hStartUp != 0:
-		start, okS = upTime(f.startUp)
+		start, okS = upTime(uint32(f.startUp))
 	default:
 		okS = false
 	}
@@ -726,7 +726,7 @@ func (c *decodeCtx) nfTimes(st *exporterState, h *nfHeader, f *flowFields) (time
 	case f.has&hEndDelta != 0:
 		end = exportNs - int64(f.endDelta&0xffffffff)*int64(time.Microsecond)
 	case f.has&hEndUp != 0:
-		end, okE = upTime(f.endUp)
+		end, okE = upTime(uint32(f.endUp))
 	case f.has&hObsNs != 0:
 		end = ntpToUnixNano(f.obsNs, false)
 	case f.has&hObsUs != 0:
