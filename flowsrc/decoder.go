@@ -277,6 +277,11 @@ type decodeCtx struct {
 	haveSysInit  bool
 	sysInitKnown bool
 
+	// setRate is the sampling rate of every record of the data set being
+	// decoded, when its template has no sampling field (the fast path
+	// looks it up once per set); 0 when each record needs its own.
+	setRate uint32
+
 	dg  []byte  // the NetFlow v9/IPFIX datagram being decoded
 	rec *Record // the record being decoded: &one, or &run[nrun] for DecodeRuns
 	one Record

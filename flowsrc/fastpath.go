@@ -81,6 +81,9 @@ type recordPlan struct {
 	bytesOps []fieldOp
 	uintOps  []uintOp
 	segs     []varSegment
+	// sampled is set when a field can carry a sampling rate or a sampler
+	// ID: the records of a set without one all have the domain's rate.
+	sampled bool
 }
 
 // varSegment is a run of fixed-length fields of fixed bytes in all (the
@@ -126,6 +129,10 @@ func compileTemplate(version uint16, fields []netflow.Field) *recordPlan {
 			bytesOps, uintOps = &seg.bytesOps, &seg.uintOps
 			off = seg.fixed
 			seg.fixed += int(fd.Length)
+		}
+		switch k {
+		case kSamplingInterval, kSamplerRandom, kPacketInterval, kPacketSpace, kSamplerID:
+			p.sampled = true
 		}
 		switch {
 		case !fixedOpUseful(k, int(fd.Length)):

@@ -309,7 +309,11 @@ func (c *decodeCtx) dataSet(st *exporterState, h *nfHeader, setID uint16, set []
 	}
 	c.sysInitKnown = false // options data may have changed it
 	if e.plan != nil && c.d.cfg.path == PathFast {
+		if !e.plan.sampled {
+			c.setRate = max(st.samplers.rate(domainKey{h.version, h.domain}, 0, false), 1)
+		}
 		c.fastDataSet(st, h, setID, set, pos, e.plan)
+		c.setRate = 0
 		return
 	}
 	c.goflowSets++
@@ -508,12 +512,15 @@ func (c *decodeCtx) mapRecord(st *exporterState, h *nfHeader, setID uint16, pos 
 	r.Exporter = c.exporter
 	r.ObservationDomain = h.domain
 
-	rate := f.inlineRate()
+	rate := c.setRate
 	if rate == 0 {
-		rate = st.samplers.rate(domainKey{h.version, h.domain}, f.samplerID, f.has&hSamplerID != 0)
-	}
-	if rate == 0 {
-		rate = 1
+		rate = f.inlineRate()
+		if rate == 0 {
+			rate = st.samplers.rate(domainKey{h.version, h.domain}, f.samplerID, f.has&hSamplerID != 0)
+		}
+		if rate == 0 {
+			rate = 1
+		}
 	}
 	r.SamplingRate = rate
 	if packet {
