@@ -34,6 +34,10 @@ type Map struct {
 	seed    maphash.Seed
 	shards  [shardCount]shard
 	evicted atomic.Uint64
+	// observed is set by the first name observed: until then a lookup
+	// answers without hashing or locking (a collector fed only NetFlow
+	// looks up every alert's destination in maps that stay empty).
+	observed atomic.Bool
 }
 
 type shard struct {
@@ -91,6 +95,9 @@ func (m *Map) Observe(name string, addr netip.Addr) {
 	if name == "" || !addr.IsValid() {
 		return
 	}
+	if !m.observed.Load() {
+		m.observed.Store(true)
+	}
 	addr = addr.Unmap().WithZone("")
 	s := m.shard(addr)
 	s.mu.Lock()
@@ -143,6 +150,9 @@ func pushFront(names *[MaxNames]string, name string) {
 
 // Lookup returns the name that most recently resolved to addr.
 func (m *Map) Lookup(addr netip.Addr) (name string, ok bool) {
+	if !m.observed.Load() {
+		return "", false
+	}
 	addr = addr.Unmap().WithZone("")
 	s := m.shard(addr)
 	s.mu.Lock()
@@ -158,6 +168,9 @@ func (m *Map) Lookup(addr netip.Addr) (name string, ok bool) {
 // Names returns up to MaxNames names that resolved to addr, most recent
 // first, in a new slice; nil when there are none.
 func (m *Map) Names(addr netip.Addr) []string {
+	if !m.observed.Load() {
+		return nil
+	}
 	addr = addr.Unmap().WithZone("")
 	s := m.shard(addr)
 	s.mu.Lock()
