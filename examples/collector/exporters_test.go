@@ -773,10 +773,13 @@ type sums struct {
 // record's times may fall. The uptime arithmetic of NetFlow v5 and of
 // IPFIX sysUpTime fields truncates to the millisecond on both sides; a
 // NetFlow v9 header carries whole seconds (RFC 3954), so its times may
-// come out up to a second early.
+// come out up to a second early, and one more millisecond: softflowd -v 9
+// -s 4 once put both conversations of a run exactly 1.003 s early (the
+// export second, and the packet, boot and export times each truncated to
+// the millisecond).
 func timeTolerance(format string) (early, late time.Duration) {
 	if format == "v9" {
-		return time.Second + 2*time.Millisecond, 2 * time.Millisecond
+		return time.Second + 3*time.Millisecond, 2 * time.Millisecond
 	}
 	return 2 * time.Millisecond, 2 * time.Millisecond
 }
