@@ -17,6 +17,52 @@ type HomeNet struct {
 	owned    []netip.Prefix
 	// The IPv4 prefixes of internal and owned, for the per-record tests.
 	internal4, owned4 []prefix4
+	// by8 classifies each first octet of an IPv4 address: whether an
+	// internal (owned) prefix covers all of that /8, some of it, or none,
+	// so that most addresses are answered without a scan. The zero value
+	// says none, which is right for the zero HomeNet.
+	by8 [256]uint8
+}
+
+// Bits of HomeNet.by8.
+const (
+	inSome  uint8 = 1 << iota // an internal prefix covers part of the /8
+	inAll                     // an internal prefix covers all of it
+	ownSome                   // likewise for the owned prefixes
+	ownAll
+)
+
+// classify8 sets the bits of the /8s that ps cover: all when a prefix is
+// /8 or shorter, some otherwise.
+func classify8(by8 *[256]uint8, ps []prefix4, some, all uint8) {
+	for _, p := range ps {
+		lo, hi := p.addr>>24, (p.addr|^p.mask)>>24
+		bit := all
+		if p.mask&0x00ffffff != 0 { // longer than /8: within one /8
+			bit = some
+		}
+		for o := lo; o <= hi; o++ {
+			by8[o] |= bit
+		}
+	}
+}
+
+// internal4v and owned4v report whether the IPv4 address v (big-endian)
+// is internal, owned: from by8 when it decides, else by a scan.
+func (h *HomeNet) internal4v(v uint32) bool {
+	c := h.by8[v>>24]
+	if c&inAll != 0 {
+		return true
+	}
+	return c&inSome != 0 && contains4(h.internal4, v)
+}
+
+func (h *HomeNet) owned4v(v uint32) bool {
+	c := h.by8[v>>24]
+	if c&ownAll != 0 {
+		return true
+	}
+	return c&ownSome != 0 && contains4(h.owned4, v)
 }
 
 // prefix4 is an IPv4 prefix as a masked address and its mask.
@@ -55,6 +101,8 @@ func DefaultHomeNet() HomeNet {
 func NewHomeNet(internal, ownedExternal []netip.Prefix) HomeNet {
 	h := HomeNet{internal: normPrefixes(internal), owned: normPrefixes(ownedExternal)}
 	h.internal4, h.owned4 = prefixes4(h.internal), prefixes4(h.owned)
+	classify8(&h.by8, h.internal4, inSome, inAll)
+	classify8(&h.by8, h.owned4, ownSome, ownAll)
 	return h
 }
 
@@ -112,7 +160,7 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 func (h *HomeNet) Internal(a netip.Addr) bool {
 	a = a.Unmap()
 	if a.Is4() {
-		return contains4(h.internal4, addr4(a))
+		return h.internal4v(addr4(a))
 	}
 	return contains(h.internal, a)
 }
@@ -121,7 +169,7 @@ func (h *HomeNet) Internal(a netip.Addr) bool {
 func (h *HomeNet) Owned(a netip.Addr) bool {
 	a = a.Unmap()
 	if a.Is4() {
-		return contains4(h.owned4, addr4(a))
+		return h.owned4v(addr4(a))
 	}
 	return contains(h.owned, a)
 }
@@ -132,7 +180,7 @@ func (h *HomeNet) External(a netip.Addr) bool {
 	a = a.Unmap()
 	if a.Is4() {
 		v := addr4(a)
-		return !contains4(h.internal4, v) && !contains4(h.owned4, v)
+		return !h.internal4v(v) && !h.owned4v(v)
 	}
 	return !contains(h.internal, a) && !contains(h.owned, a)
 }
