@@ -3,6 +3,7 @@ package window
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
@@ -1035,5 +1036,42 @@ func TestRecycledSketchStartsEmpty(t *testing.T) {
 	id, e = busy(fresh, 2, n)
 	if want := fresh.unique(id, e); got != want || !uniqueClose(want, uint64(n)) {
 		t.Errorf("recycled partial counts %d, fresh %d, for %d flows", got, want, n)
+	}
+}
+
+// TestWindowsFarApart files records windows apart: one in the last
+// window whose end fits an int64 (year 2262), one in the window before and
+// one in the first window (1677), both late by then and dropped, then the
+// last window again. An earlier record must never land in the current
+// window (a shortcut that compares its end with the window's start would
+// see a negative difference, or one that wraps around), on the batch path
+// (Prefetch) or the one-by-one path.
+func TestWindowsFarApart(t *testing.T) {
+	var s sink
+	e, _ := NewEngine(s.onClose, WithLateness(0))
+	w := e.NewWriter()
+	k := key("10.0.0.1", "198.51.100.1", 443)
+	lastStart := floorWin(math.MaxInt64, e.size) - e.size // the last window that ends in range
+	last := time.Unix(0, lastStart+e.size-1).UTC()
+	prev := last.Add(-time.Duration(e.size))
+	first := time.Unix(0, math.MinInt64+1).UTC()
+	for i, end := range []time.Time{last, prev, first, last} {
+		o := obs(k, end, 1, 0, uint64(i+1))
+		o.Start = end
+		w.AddBatch([]Obs{*o})
+		w.Add(o)
+	}
+	w.Close()
+	e.Flush()
+	if len(s.aggs) != 1 {
+		t.Fatalf("%d aggregates, want 1 (the last window's)", len(s.aggs))
+	}
+	g := s.aggs[0]
+	if g.FlowCount != 4 || g.Upload != 4 || !g.WindowStart.Equal(time.Unix(0, lastStart).UTC()) {
+		t.Errorf("aggregate %v..%v, %d flows, %d bytes up; want the window at %v, 4 flows (two records twice), 4 bytes",
+			g.WindowStart, g.WindowEnd, g.FlowCount, g.Upload, time.Unix(0, lastStart).UTC())
+	}
+	if st := e.Stats(); st.Late != 4 {
+		t.Errorf("%d late, want 4 (the two early records, by AddBatch and Add)", st.Late)
 	}
 }
