@@ -80,6 +80,56 @@ type decodeCase struct {
 	records int
 }
 
+// BenchmarkDecodeRuns is BenchmarkDecode's NetFlow v9 and IPFIX cases
+// through DecodeRuns, which hands a datagram's records over in runs (the
+// path of exfil.Writer.ObserveBatch and the collector).
+func BenchmarkDecodeRuns(b *testing.B) {
+	now := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	exporter := netip.MustParseAddr("192.0.2.1")
+	flows := make([]flowtest.Flow, 30)
+	for i := range flows {
+		flows[i] = flowtest.Flow{
+			Src: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Dst: netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}),
+			SrcPort: uint16(40000 + i), DstPort: 443, Proto: 6, Bytes: uint64(1500 * i), Packets: uint64(i + 1),
+			Start: now.Add(-time.Minute), End: now.Add(-time.Second), TCPFlags: 0x1b,
+		}
+	}
+	v9t, it := flowtest.V9Template(256, false), flowtest.IPFIXTemplate(257, false)
+	vh := flowtest.V9Header{ExportTime: now, Uptime: time.Hour}
+	ih := flowtest.IPFIXHeader{ExportTime: now}
+	for _, c := range []decodeCase{
+		{"netflow-v9-30", flowtest.NewV9(vh).Template(v9t).Bytes(), flowtest.NewV9(vh).Data(v9t, flows...).Bytes(), 30},
+		{"ipfix-30", flowtest.NewIPFIX(ih).Template(it).Bytes(), flowtest.NewIPFIX(ih).Data(it, flows...).Bytes(), 30},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			d := flowsrc.NewDatagramDecoder()
+			if err := d.Decode(exporter, now, c.setup, nil); err != nil {
+				b.Fatal(err)
+			}
+			var n int
+			var sink uint64
+			emit := func(rs []flowsrc.Record) {
+				n += len(rs)
+				for i := range rs {
+					sink += rs[i].BytesToServer
+				}
+			}
+			b.SetBytes(int64(len(c.dg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := d.DecodeRuns(exporter, now, c.dg, emit); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if n != c.records*b.N {
+				b.Fatalf("%d records for %d datagrams", n, b.N)
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+			_ = sink
+		})
+	}
+}
+
 func benchDecode(b *testing.B, exporter netip.Addr, now time.Time, c decodeCase, opts ...flowsrc.DecoderOption) {
 	d := flowsrc.NewDatagramDecoder(opts...)
 	if c.setup != nil {
