@@ -239,7 +239,7 @@ func (c *decodeCtx) fastDataSet(st *exporterState, h *nfHeader, setID uint16, se
 // fixedRecord decodes the record at base in the datagram dg, of a
 // fixed-size template, into f.
 func (p *recordPlan) fixedRecord(f *flowFields, dg []byte, base int) {
-	*f = flowFields{}
+	f.reset()
 	for _, op := range p.bytesOps {
 		start := base + int(op.off)
 		f.setBytes(op.kind, dg[start:start+int(op.n)])
@@ -288,7 +288,7 @@ func (p *recordPlan) walk(set []byte, off int) (end int, clipped, ok bool) {
 // which walk found complete, into c.ff, and returns the offset after it.
 func (c *decodeCtx) varRecord(p *recordPlan, set []byte, pos, off int) int {
 	f := &c.ff
-	*f = flowFields{}
+	f.reset()
 	for i := range p.segs {
 		seg := &p.segs[i]
 		for _, op := range seg.bytesOps {

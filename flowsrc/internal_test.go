@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -344,4 +346,147 @@ func benchFlows(n int, now time.Time) []flowtest.Flow {
 		}
 	}
 	return flows
+}
+
+// TestStaleFields decodes, in one datagram (so with one pooled decoding
+// context), a record of a template that carries every field the mapping
+// reads, each with a value other than 0, then a record of a narrower
+// template, and checks the second against the same record decoded alone,
+// in IPFIX and NetFlow v9. reset clears only the presence bits and the
+// values read without them: a value read without its bit that reset left
+// alone would carry over.
+func TestStaleFields(t *testing.T) {
+	for _, version := range []uint16{10, 9} {
+		t.Run(fmt.Sprint("version=", version), func(t *testing.T) { testStaleFields(t, version) })
+	}
+}
+
+func testStaleFields(t *testing.T, version uint16) {
+	at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	flow := flowtest.Flow{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("198.51.100.2"),
+		SrcPort: 40000, DstPort: 443, Proto: 6, Bytes: 5000, Packets: 7, TCPFlags: 0x1b,
+		Start: at.Add(-time.Minute), End: at.Add(-time.Second)}
+	frame := flowtest.Packet(flow, 100, 0)
+	// The packet sections: variable-length in IPFIX, fixed in v9 (which
+	// has no variable-length fields).
+	sections, ipSection := uint16(flowtest.Variable), uint16(flowtest.Variable)
+	if version == 9 {
+		sections, ipSection = uint16(len(frame)), uint16(len(frame)-14)
+	}
+
+	// Every standard field the mapping reads, then (IPFIX) the reverse
+	// counters.
+	all := flowtest.Template{ID: 300}
+	sink := flowtest.Flow{Extra: map[flowtest.FieldKey][]byte{}}
+	for typ := uint16(1); typ < 1024; typ++ {
+		k := dataFieldKind(typ, false, 0, version)
+		fd := flowtest.Field{Type: typ, Length: 8}
+		v := flowtest.BigEndian(0x0102030405060708+uint64(typ)<<8, 8)
+		switch {
+		case k == kNone:
+			continue
+		case k == kSrc4 || k == kDst4:
+			fd.Length, v = 4, []byte{10, 9, 8, byte(typ)}
+		case k == kSrc6 || k == kDst6:
+			fd.Length, v = 16, netip.MustParseAddr("2001:db8::7").AsSlice()
+		case k == kFrameSection:
+			fd.Length, v = sections, frame
+		case k == kIPSection:
+			fd.Length, v = ipSection, frame[14:]
+		}
+		all.Fields = append(all.Fields, fd)
+		sink.Extra[fd.Key()] = v
+	}
+	if version == 10 {
+		for _, typ := range []uint16{1, 2, 85, 86} {
+			fd := flowtest.Field{Type: typ, Length: 8, PEN: penReverse}
+			all.Fields = append(all.Fields, fd)
+			sink.Extra[fd.Key()] = flowtest.BigEndian(0x1111+uint64(typ), 8)
+		}
+	}
+
+	addr4 := []flowtest.Field{{Type: 8, Length: 4}, {Type: 12, Length: 4}}
+	with := func(id uint16, fs ...flowtest.Field) flowtest.Template {
+		return flowtest.Template{ID: id, Fields: append(append([]flowtest.Field(nil), addr4...), fs...)}
+	}
+	narrow := []flowtest.Template{
+		with(301),
+		with(302, flowtest.Field{Type: 4, Length: 1}),
+		flowtest.IPFIXTemplate(303, false),
+		flowtest.IPFIXTemplate(304, true),
+		{ID: 305, Fields: []flowtest.Field{{Type: 315, Length: sections}}},
+		{ID: 306, Fields: []flowtest.Field{{Type: 313, Length: ipSection}}},
+		// Cisco NSEL, one side only: the other side's counter reads 0.
+		with(308, flowtest.Field{Type: 232, Length: 8}),
+		with(309, flowtest.Field{Type: 231, Length: 8}, flowtest.Field{Type: 299, Length: 8}),
+	}
+	// A record of zeros: padding, unless a counter of the record before
+	// carried over.
+	const zeros = 311
+	narrow = append(narrow, with(zeros))
+	if version == 10 {
+		narrow = append(narrow, with(307, flowtest.Field{Type: 1, Length: 8, PEN: penReverse}))
+	} else {
+		narrow = append(narrow, with(310, flowtest.Field{Type: 23, Length: 8})) // v9 OUT_BYTES alone
+	}
+	nf := flow
+	nf.Extra = map[flowtest.FieldKey][]byte{{Type: 315}: frame, {Type: 313}: frame[14:], {Type: 1, PEN: penReverse}: flowtest.BigEndian(777, 8),
+		{Type: 231}: flowtest.BigEndian(900, 8), {Type: 232}: flowtest.BigEndian(800, 8), {Type: 299}: flowtest.BigEndian(9, 8),
+		{Type: 23}: flowtest.BigEndian(600, 8)}
+	zero := flowtest.Flow{Extra: map[flowtest.FieldKey][]byte{{Type: 8}: make([]byte, 4), {Type: 12}: make([]byte, 4)}}
+	flowOf := func(id uint16) flowtest.Flow {
+		switch id {
+		case all.ID:
+			return sink
+		case zeros:
+			return zero
+		}
+		return nf
+	}
+	exporter := netip.MustParseAddr("192.0.2.1")
+	message := func(ts ...flowtest.Template) []byte {
+		if version == 9 {
+			m := flowtest.NewV9(flowtest.V9Header{ExportTime: at, Uptime: time.Hour, SourceID: 1})
+			for _, tp := range ts {
+				m.Template(tp)
+			}
+			for _, tp := range ts {
+				m.Data(tp, flowOf(tp.ID))
+			}
+			return m.Bytes()
+		}
+		m := flowtest.NewIPFIX(flowtest.IPFIXHeader{ExportTime: at, DomainID: 1})
+		for _, tp := range ts {
+			m.Template(tp)
+		}
+		for _, tp := range ts {
+			m.Data(tp, flowOf(tp.ID))
+		}
+		return m.Bytes()
+	}
+	decode := func(p DecodePath, dg []byte) []Record {
+		t.Helper()
+		var out []Record
+		err := NewDatagramDecoder(WithDecodePath(p)).Decode(exporter, at, dg, func(r *Record) { out = append(out, *r) })
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		return out
+	}
+	for _, n := range narrow {
+		for _, p := range []DecodePath{PathFast, PathGoflow2} {
+			after := decode(p, message(all, n))
+			alone := decode(p, message(n))
+			want := 1
+			if n.ID == zeros {
+				want = 0
+			}
+			if len(after) != 1+want || len(alone) != want {
+				t.Fatalf("template %d, %v: %d and %d records, want %d and %d", n.ID, p, len(after), len(alone), 1+want, want)
+			}
+			if !slices.Equal(after[1:], alone) {
+				t.Errorf("template %d, %v: after a record with every field\n%+v\nalone\n%+v", n.ID, p, after[1:], alone)
+			}
+		}
+	}
 }

@@ -444,7 +444,7 @@ func walkRecord(set []byte, off int, fields []netflow.Field, vals []netflow.Data
 func (c *decodeCtx) optionsRecord(st *exporterState, h *nfHeader, setID uint16, pos int, scopes, options []netflow.DataField) {
 	c.d.stats.options.Add(1)
 	f := &c.ff
-	*f = flowFields{}
+	f.reset()
 	for _, vals := range [2][]netflow.DataField{scopes, options} {
 		for i := range vals {
 			v := &vals[i]
@@ -473,7 +473,7 @@ func (c *decodeCtx) optionsRecord(st *exporterState, h *nfHeader, setID uint16, 
 // c.rec and emits it.
 func (c *decodeCtx) flowRecord(st *exporterState, h *nfHeader, setID uint16, pos int, vals []netflow.DataField) {
 	f := &c.ff
-	*f = flowFields{}
+	f.reset()
 	for i := range vals {
 		v := &vals[i]
 		if b, ok := v.Value.([]byte); ok {
