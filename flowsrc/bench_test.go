@@ -9,13 +9,10 @@ import (
 	"github.com/exfilscore/exfilscore/flowsrc/flowtest"
 )
 
-// BenchmarkDecode measures records/s decoding a datagram of 30 records
-// (v9, IPFIX, v5) or 8 samples (sFlow); templates are sent beforehand.
-// NetFlow v9 and IPFIX run on both decoding paths, side by side: /fast
-// (compiled templates, the default) and /goflow2.
-func BenchmarkDecode(b *testing.B) {
+// benchFlows returns the decode benchmarks' time, exporter and 30 IPv4
+// TCP flows.
+func benchFlows() (time.Time, netip.Addr, []flowtest.Flow) {
 	now := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-	exporter := netip.MustParseAddr("192.0.2.1")
 	flows := make([]flowtest.Flow, 30)
 	for i := range flows {
 		flows[i] = flowtest.Flow{
@@ -24,6 +21,15 @@ func BenchmarkDecode(b *testing.B) {
 			Start: now.Add(-time.Minute), End: now.Add(-time.Second), TCPFlags: 0x1b,
 		}
 	}
+	return now, netip.MustParseAddr("192.0.2.1"), flows
+}
+
+// BenchmarkDecode measures records/s decoding a datagram of 30 records
+// (v9, IPFIX, v5) or 8 samples (sFlow); templates are sent beforehand.
+// NetFlow v9 and IPFIX run on both decoding paths, side by side: /fast
+// (compiled templates, the default) and /goflow2.
+func BenchmarkDecode(b *testing.B) {
+	now, exporter, flows := benchFlows()
 	v9t, it := flowtest.V9Template(256, false), flowtest.IPFIXTemplate(257, false)
 	v9t6 := flowtest.V9Template(258, true)
 	// An IPFIX template with a variable-length field (interfaceName).
@@ -84,16 +90,7 @@ type decodeCase struct {
 // through DecodeRuns, which hands a datagram's records over in runs (the
 // path of exfil.Writer.ObserveBatch and the collector).
 func BenchmarkDecodeRuns(b *testing.B) {
-	now := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-	exporter := netip.MustParseAddr("192.0.2.1")
-	flows := make([]flowtest.Flow, 30)
-	for i := range flows {
-		flows[i] = flowtest.Flow{
-			Src: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Dst: netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}),
-			SrcPort: uint16(40000 + i), DstPort: 443, Proto: 6, Bytes: uint64(1500 * i), Packets: uint64(i + 1),
-			Start: now.Add(-time.Minute), End: now.Add(-time.Second), TCPFlags: 0x1b,
-		}
-	}
+	now, exporter, flows := benchFlows()
 	v9t, it := flowtest.V9Template(256, false), flowtest.IPFIXTemplate(257, false)
 	vh := flowtest.V9Header{ExportTime: now, Uptime: time.Hour}
 	ih := flowtest.IPFIXHeader{ExportTime: now}
