@@ -307,7 +307,7 @@ func appendRuleReason(b []byte, l Level, r Rule, in Input) []byte {
 
 // appendRatio appends the upload ratio with two decimals.
 func appendRatio(b []byte, up, down uint64) []byte {
-	b = strconv.AppendFloat(b, UploadRatio(up, down), 'f', 2, 64)
+	b = appendHundredths(b, ratioHundredths(up, down))
 	b = append(b, ":1"...)
 	if down == 0 {
 		b = append(b, " (nothing downloaded)"...)
@@ -323,13 +323,10 @@ func appendAmount(b []byte, n, threshold uint64) []byte {
 		b = strconv.AppendUint(b, n, 10)
 		return append(b, " B"...)
 	}
-	b = strconv.AppendFloat(b, Megabytes(n), 'f', 2, 64)
+	b = appendHundredths(b, megabyteHundredths(n))
 	return append(b, " MB"...)
 }
 
 // appendPoints appends hundredths as a decimal: 5 is "0.05", 80 is
 // "0.80". p must not be negative.
-func appendPoints(b []byte, p int) []byte {
-	b = strconv.AppendInt(b, int64(p/100), 10)
-	return append(b, '.', byte('0'+p%100/10), byte('0'+p%10))
-}
+func appendPoints(b []byte, p int) []byte { return appendHundredths(b, uint64(p)) }

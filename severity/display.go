@@ -1,6 +1,9 @@
 package severity
 
-import "math/bits"
+import (
+	"math/bits"
+	"strconv"
+)
 
 // MaxUploadRatio is the largest ratio [UploadRatio] shows, also shown when
 // nothing was downloaded (SPEC §3).
@@ -14,23 +17,27 @@ const MaxUploadRatio = 999.99
 // decimal shown (it prints as such with strconv 'f', 2 or JSON).
 //
 // Display only: the ladder compares integers (see [Rule.Matches]).
-func UploadRatio(up, down uint64) float64 {
+func UploadRatio(up, down uint64) float64 { return float64(ratioHundredths(up, down)) / 100 }
+
+// ratioHundredths is [UploadRatio] in hundredths: the integer the float
+// is the nearest to, divided by 100.
+func ratioHundredths(up, down uint64) uint64 {
 	const maxHundredths = 99999
 	if down == 0 {
-		return MaxUploadRatio
+		return maxHundredths
 	}
 	hi, lo := bits.Mul64(up, 100)
 	if hi >= down { // the quotient does not fit in 64 bits
-		return MaxUploadRatio
+		return maxHundredths
 	}
 	q, r := bits.Div64(hi, lo, down)
 	if q >= maxHundredths {
-		return MaxUploadRatio
+		return maxHundredths
 	}
 	if r >= down-r { // r/down >= 1/2: round half up
 		q++
 	}
-	return float64(q) / 100
+	return q
 }
 
 // Megabytes returns b bytes in MB (1 MB = 1,048,576 bytes, see [MB]),
@@ -38,10 +45,22 @@ func UploadRatio(up, down uint64) float64 {
 // Megabytes(1048575) are both 1.00, Megabytes(5242) is 0.00 and
 // Megabytes(5243) is 0.01. The rounding is exact, in 128-bit integer
 // arithmetic, for every uint64.
-func Megabytes(b uint64) float64 {
+func Megabytes(b uint64) float64 { return float64(megabyteHundredths(b)) / 100 }
+
+// megabyteHundredths is [Megabytes] in hundredths, below 2^51.
+func megabyteHundredths(b uint64) uint64 {
 	hi, lo := bits.Mul64(b, 100)
 	lo, carry := bits.Add64(lo, MB/2, 0)
 	hi += carry
-	q := hi<<(64-20) | lo>>20 // (b×100 + MB/2) / MB, below 2^51
-	return float64(q) / 100
+	return hi<<(64-20) | lo>>20 // (b×100 + MB/2) / MB
+}
+
+// appendHundredths appends q hundredths as a decimal with two places (5
+// is "0.05", 12345 is "123.45"): what strconv.AppendFloat(b, float64(q)/100,
+// 'f', 2, 64) appends for every q below 2^51 (the float is the one nearest
+// to q/100, far closer to it than the 0.005 that would change a digit),
+// without formatting a float.
+func appendHundredths(b []byte, q uint64) []byte {
+	b = strconv.AppendUint(b, q/100, 10)
+	return append(b, '.', byte('0'+q%100/10), byte('0'+q%10))
 }

@@ -133,3 +133,38 @@ func TestDisplayAllocs(t *testing.T) {
 		t.Errorf("UploadRatio+Megabytes allocate %v times, want 0", n)
 	}
 }
+
+// TestAppendHundredths checks that the reasons' integer formatting of a
+// ratio or an amount in MB prints what strconv prints for the float that
+// UploadRatio or Megabytes returns: every ratio, the first 2×10^5 and the
+// last hundredths an amount can have, and random ones over every
+// magnitude. It fails on a dropped leading zero ("0.5" for 5), on a
+// rounding of its own and on values past 2^50.
+func TestAppendHundredths(t *testing.T) {
+	check := func(q uint64) {
+		t.Helper()
+		got := string(appendHundredths([]byte("x"), q))
+		if want := "x" + strconv.FormatFloat(float64(q)/100, 'f', 2, 64); got != want {
+			t.Fatalf("appendHundredths(%d) = %q, strconv %q", q, got, want)
+		}
+	}
+	for q := range uint64(200000) {
+		check(q)
+	}
+	top := megabyteHundredths(math.MaxUint64)
+	for q := top - 100000; q <= top; q++ {
+		check(q)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		up, down := randUint64(r), randUint64(r)
+		check(ratioHundredths(up, down))
+		check(megabyteHundredths(up))
+		if got, want := string(appendHundredths(nil, megabyteHundredths(up))), strconv.FormatFloat(Megabytes(up), 'f', 2, 64); got != want {
+			t.Fatalf("Megabytes(%d): reasons print %s, the float prints %s", up, got, want)
+		}
+		if got, want := string(appendHundredths(nil, ratioHundredths(up, down))), strconv.FormatFloat(UploadRatio(up, down), 'f', 2, 64); got != want {
+			t.Fatalf("UploadRatio(%d, %d): reasons print %s, the float prints %s", up, down, got, want)
+		}
+	}
+}
