@@ -310,6 +310,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 						// How often a record opens a new aggregate: how
 						// many IOC checks a record costs (BenchmarkIOCCheck).
 						b.ReportMetric(float64(res.aggregates)/float64(res.records), "keys/record")
+						// How much of the scoring builds alerts.
+						b.ReportMetric(float64(res.alerts)/float64(res.aggregates), "alerts/key")
 					}
 				})
 			}

@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -269,3 +270,44 @@ func TestRoutedStream(t *testing.T) {
 		}
 	}
 }
+
+// TestScoringSmoke runs BenchmarkScoring's scorer over a small capture:
+// each window it closes must score every key of the first window's
+// records, once, and raise the same alerts as the window before.
+func TestScoringSmoke(t *testing.T) {
+	c, err := newCapture(4*blockRecords, 500, benchBase, 30*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := firstWindow(t, c)
+	keys := map[[2]netip.Addr]bool{}
+	for i := range recs {
+		if !recs[i].End.Before(benchBase.Add(scoreWindow)) {
+			t.Fatalf("record %d ends at %v, after the first window", i, recs[i].End)
+		}
+		keys[[2]netip.Addr{recs[i].Src, recs[i].Dst}] = true
+	}
+	if len(recs) == 0 || len(recs) == c.records {
+		t.Fatalf("%d of %d records in the first window: want some, not all", len(recs), c.records)
+	}
+	s := newScorer(t, recs, c.base)
+	var lastAlerts uint64
+	for w := range 3 {
+		k0, a0 := s.det.Stats().Scored, s.alerts
+		s.next(noTimer{})
+		k, a := s.det.Stats().Scored-k0, s.alerts-a0
+		if k != uint64(len(keys)) {
+			t.Errorf("window %d: %d aggregates scored, want %d keys", w, k, len(keys))
+		}
+		if a == 0 || (w > 0 && a != lastAlerts) {
+			t.Errorf("window %d: %d alerts (the window before: %d)", w, a, lastAlerts)
+		}
+		lastAlerts = a
+	}
+}
+
+// noTimer is a timer for tests.
+type noTimer struct{}
+
+func (noTimer) StopTimer()  {}
+func (noTimer) StartTimer() {}

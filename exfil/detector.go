@@ -623,7 +623,8 @@ func (b *blastRadius) of(dst netip.Addr) int {
 
 // onClose scores the aggregates of one closed window in two passes over
 // them: the first sums each source's volumes and counts each
-// destination's uploading sources, the second scores.
+// destination's uploading sources, the second scores, and counts the
+// unique flows of the aggregates it reports.
 func (d *Detector) onClose(c *window.Closed) {
 	sc := &d.scratch
 	sc.reset()
@@ -644,7 +645,10 @@ func (d *Detector) onClose(c *window.Closed) {
 	sc.hosts = hosts
 	blast.count()
 	run := -1
-	for a := range c.All() {
+	// The second pass is Totals too: the unique flows are counted only for
+	// the aggregates that are reported (FillUnique), as most of a window's
+	// keys raise no alert.
+	for a := range c.Totals() {
 		if run < 0 || a.Key.Src != prev {
 			run++
 			prev = a.Key.Src
@@ -676,6 +680,7 @@ func (d *Detector) onClose(c *window.Closed) {
 		}
 		ctx := &windowContext{pcr: pcr(hosts[run].up, hosts[run].down)}
 		ctx.blast = blast.of(a.Key.Dst)
+		c.FillUnique(a)
 		snap := a.Snapshot()
 		al := d.buildAlert(&snap, StageFinal, matches, checked, ctx)
 		al.DestNames = names

@@ -21,6 +21,17 @@ type Closed struct {
 	parts       []*closedPart
 	agg         Aggregate
 	count       int // keys, once a walk has reached the end; -1 before
+	// from is where the aggregate a walk yielded last came from (one
+	// entry per part that holds its key), for FillUnique; filled tells
+	// that the walk counted its unique flows already.
+	from   []partEntry
+	filled bool
+}
+
+// partEntry is entry id of a closed part.
+type partEntry struct {
+	cp *closedPart
+	id uint32
 }
 
 // closedPart is one partial with its entries moved into key order (entry
@@ -62,9 +73,26 @@ func (c *Closed) All() iter.Seq[*Aggregate] {
 }
 
 // Totals is All without the unique-flow counts (Unique stays empty), for
-// a pass that needs only keys and volumes: it skips the flow hashes.
+// a pass that needs only keys and volumes: it skips the flow hashes. A
+// step that needs the count after all calls FillUnique.
 func (c *Closed) Totals() iter.Seq[*Aggregate] {
 	return func(yield func(*Aggregate) bool) { c.walk(&c.agg, false, yield) }
+}
+
+// FillUnique counts the unique flows of a, the aggregate the current step
+// of Totals has yielded, into a.Unique, as All would have: a scorer that
+// walks Totals counts them only for the aggregates it reports, and skips
+// the flow hashes of the rest (most keys of a window raise no alert). It
+// does nothing when a is not the aggregate of the current step, or its
+// flows are counted already (All, or a second call).
+func (c *Closed) FillUnique(a *Aggregate) {
+	if a != &c.agg || c.filled {
+		return
+	}
+	c.filled = true
+	for _, pe := range c.from {
+		pe.cp.addUnique(a, pe.id)
+	}
 }
 
 // distinct counts the keys of the window (split keys once): known from
@@ -114,6 +142,8 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 		for id := range cp.n {
 			if g != nil {
 				c.fill(g, cp, id, unique)
+				c.from = append(c.from[:0], partEntry{cp, id})
+				c.filled = unique
 			}
 			if !yield(g) {
 				return
@@ -144,11 +174,13 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 		lp, le := c.parts[lo].p, cur[lo]
 		first := true
 		var a acc
+		c.from, c.filled = c.from[:0], unique
 		for i, cp := range c.parts {
 			if cur[i] == nil || (i != lo && cmpEntries(cp.p, cur[i], lp, le) != 0) {
 				continue
 			}
 			if id := heads[i]; g != nil {
+				c.from = append(c.from, partEntry{cp, id})
 				if first {
 					c.fill(g, cp, id, unique)
 					a = cp.p.toAcc(cur[i])
@@ -181,7 +213,7 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 func (c *Closed) fill(g *Aggregate, cp *closedPart, id uint32, unique bool) {
 	e := cp.p.ents.at(id)
 	a := cp.p.toAcc(e)
-	g.Key = cp.p.key(e)
+	cp.p.keyTo(e, &g.Key)
 	g.WindowStart, g.WindowEnd = c.ws, c.we
 	a.fill(g)
 	g.Unique.Reset()

@@ -136,6 +136,22 @@ func (s *sink) onStream(c *Closed) {
 		}
 		i++
 	}
+	// Totals: the same aggregates without their unique flows, which
+	// FillUnique counts as All did (once, however often it is called).
+	i = 0
+	for a := range c.Totals() {
+		if i >= len(out) || a.Key != out[i].Key || a.Upload != out[i].Upload || a.FlowCount != out[i].FlowCount || a.Unique.Count() != 0 {
+			panic("Closed.Totals differs from All, or counts unique flows")
+		}
+		if i%2 == 0 {
+			c.FillUnique(a)
+			c.FillUnique(a)
+			if a.Unique.Count() != out[i].Unique.Count() {
+				panic(fmt.Sprintf("FillUnique counts %d unique flows of %v, All %d", a.Unique.Count(), a.Key, out[i].Unique.Count()))
+			}
+		}
+		i++
+	}
 	if len(out) == 0 || i != len(out) || !c.Start().Equal(out[0].WindowStart) || !c.End().Equal(out[0].WindowEnd) || c.Len() < len(out) {
 		panic("Closed: inconsistent window")
 	}

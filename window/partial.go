@@ -783,13 +783,14 @@ func (p *partial) store(e *entry, a *acc) {
 	p.ts.set(e, p.start, a.flows, a.up, a.down, a.pktsUp, a.pktsDown, a.largest, a.lsport, a.ldport, a.mark, a.first, a.last)
 }
 
-// key rebuilds the Key of e.
-func (p *partial) key(e *entry) Key {
+// keyTo rebuilds the Key of e into k.
+func (p *partial) keyTo(e *entry, k *Key) {
+	// Field by field: a Key built whole and then copied is written with
+	// 8-byte stores and read back with 16-byte loads, which wait for the
+	// stores to retire (a fifth of Closed.fill's time).
 	f := e.addrFlags()
-	return Key{
-		Src: p.addrOf(e.src, f&flagSrcID != 0), Dst: p.addrOf(e.dst, f&flagDstID != 0),
-		DstPort: e.dstPort(), Proto: e.proto(), AppProto: p.apps[e.app()],
-	}
+	k.Src, k.Dst = p.addrOf(e.src, f&flagSrcID != 0), p.addrOf(e.dst, f&flagDstID != 0)
+	k.DstPort, k.Proto, k.AppProto = e.dstPort(), e.proto(), p.apps[e.app()]
 }
 
 // addrOf returns the address of reference r.
@@ -884,7 +885,7 @@ func (p *partial) aggregates(size int64) []*Aggregate {
 		e := p.ents.at(i)
 		a := p.toAcc(e)
 		g := &aggs[i]
-		g.Key = p.key(e)
+		p.keyTo(e, &g.Key)
 		g.WindowStart, g.WindowEnd = ws, we
 		a.fill(g)
 		out[i] = g
