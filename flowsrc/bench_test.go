@@ -2,6 +2,7 @@ package flowsrc_test
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,4 +142,54 @@ func benchDecodeWith(b *testing.B, exporter netip.Addr, now time.Time, c decodeC
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 	_ = sink
+}
+
+// BenchmarkDecodeParallel decodes BenchmarkDecodeRuns's NetFlow v9
+// datagram on every P at once (b.RunParallel), each goroutine as an
+// exporter of its own, through one decoder that they share (/shared: the
+// collector's case, where one DatagramDecoder serves every socket) and
+// through a decoder each (/own). The two differ by what the goroutines
+// write to in common: the decoder's counters.
+func BenchmarkDecodeParallel(b *testing.B) {
+	now, _, flows := benchFlows()
+	v9t := flowtest.V9Template(256, false)
+	vh := flowtest.V9Header{ExportTime: now, Uptime: time.Hour}
+	tpl, dg := flowtest.NewV9(vh).Template(v9t).Bytes(), flowtest.NewV9(vh).Data(v9t, flows...).Bytes()
+	for _, shared := range []bool{true, false} {
+		name := "own"
+		if shared {
+			name = "shared"
+		}
+		b.Run("netflow-v9-30/"+name, func(b *testing.B) {
+			one := flowsrc.NewDatagramDecoder()
+			var next atomic.Uint32
+			var total atomic.Uint64
+			b.SetBytes(int64(len(dg)))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				d := one
+				if !shared {
+					d = flowsrc.NewDatagramDecoder()
+				}
+				exporter := netip.AddrFrom4([4]byte{192, 0, 2, byte(next.Add(1))})
+				if err := d.Decode(exporter, now, tpl, nil); err != nil {
+					b.Error(err)
+					return
+				}
+				var n uint64
+				emit := func(rs []flowsrc.Record) { n += uint64(len(rs)) }
+				for pb.Next() {
+					if err := d.DecodeRuns(exporter, now, dg, emit); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+				total.Add(n)
+			})
+			if n := total.Load(); n != uint64(len(flows)*b.N) {
+				b.Fatalf("%d records for %d datagrams", n, b.N)
+			}
+			b.ReportMetric(float64(len(flows)*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }
