@@ -526,8 +526,9 @@ type blastRadius struct {
 // the end-to-end benchmark allocated, churn that slowed the goroutines
 // adding records as well.
 type closeScratch struct {
-	hosts []hostTotals // one per source, in key order (sources are runs)
-	blast blastRadius
+	hosts   []hostTotals // one per source, in key order (sources are runs)
+	blast   blastRadius
+	reports []report
 }
 
 // reset empties s for the next window. A buffer far larger than the
@@ -536,6 +537,8 @@ type closeScratch struct {
 func (s *closeScratch) reset() {
 	b := &s.blast
 	s.hosts = reuse(s.hosts, len(s.hosts))
+	clear(s.reports) // drop the names and matches they point to
+	s.reports = reuse(s.reports, len(s.reports))
 	b.tmp4 = reuse(b.tmp4, len(b.pairs4))
 	b.pairs4 = reuse(b.pairs4, len(b.pairs4))
 	clear(b.pairs6)
@@ -621,72 +624,81 @@ func (b *blastRadius) of(dst netip.Addr) int {
 	return 0
 }
 
-// onClose scores the aggregates of one closed window in two passes over
-// them: the first sums each source's volumes and counts each
-// destination's uploading sources, the second scores, and counts the
-// unique flows of the aggregates it reports.
+// onClose scores the aggregates of one closed window. One pass over them
+// sums each source's volumes, counts each destination's uploading
+// sources, grades every aggregate and checks its destination against the
+// IOC lists; then the aggregates to report, most often a small share of
+// the window, are filled again with their unique flows (Closed.At) and
+// alerted on, in key order.
 func (d *Detector) onClose(c *window.Closed) {
 	sc := &d.scratch
 	sc.reset()
-	hosts, blast := sc.hosts, &sc.blast
+	hosts, blast, reports := sc.hosts, &sc.blast, sc.reports
 	var prev netip.Addr
+	var scored, belowMin uint64
 	for a := range c.Totals() {
 		if len(hosts) == 0 || a.Key.Src != prev {
 			hosts = append(hosts, hostTotals{})
 			prev = a.Key.Src
 		}
-		h := &hosts[len(hosts)-1]
+		run := len(hosts) - 1
+		h := &hosts[run]
 		h.up += a.Upload
 		h.down += a.Download
 		if a.Upload > 0 {
-			blast.add(a.Key.Dst, len(hosts)-1)
+			blast.add(a.Key.Dst, run)
 		}
-	}
-	sc.hosts = hosts
-	blast.count()
-	run := -1
-	// The second pass is Totals too: the unique flows are counted only for
-	// the aggregates that are reported (FillUnique), as most of a window's
-	// keys raise no alert.
-	for a := range c.Totals() {
-		if run < 0 || a.Key.Src != prev {
-			run++
-			prev = a.Key.Src
-		}
-		d.scored.Add(1)
+		scored++
 		level, _ := severity.Evaluate(&d.cfg.policy, a.Upload, a.Download)
+		r := report{run: run}
 		// Names are looked up for IOC matching, else only for an alert.
-		var names *DestNames
-		var matches []ioc.Match
-		var checked int
 		if len(d.cfg.iocs) > 0 {
-			names = d.names.lookup(a.Key.Dst)
-			matches, checked = d.iocMatches(a.Key.Dst, names, a.LastSeen)
+			r.names = d.names.lookup(a.Key.Dst)
+			r.matches, r.checked = d.iocMatches(a.Key.Dst, r.names, a.LastSeen)
 		}
 		// An aggregate reported early always gets its final alert, so that
 		// a consumer upserting by alert_id sees how it ended.
 		reported := a.Mark&markLevel != 0
-		if len(matches) == 0 && !reported {
+		if len(r.matches) == 0 && !reported {
 			if level == severity.None {
 				continue
 			}
 			if level < d.cfg.minLevel {
-				d.belowMin.Add(1)
+				belowMin++
 				continue
 			}
 		}
+		r.ref = c.Ref()
+		reports = append(reports, r)
+	}
+	sc.hosts, sc.reports = hosts, reports
+	d.scored.Add(scored)
+	d.belowMin.Add(belowMin)
+	blast.count()
+	for i := range reports {
+		r := &reports[i]
+		a := c.At(r.ref)
+		names := r.names
 		if len(d.cfg.iocs) == 0 {
 			names = d.names.lookup(a.Key.Dst)
 		}
-		ctx := &windowContext{pcr: pcr(hosts[run].up, hosts[run].down)}
-		ctx.blast = blast.of(a.Key.Dst)
-		c.FillUnique(a)
+		ctx := windowContext{pcr: pcr(hosts[r.run].up, hosts[r.run].down), blast: blast.of(a.Key.Dst)}
 		snap := a.Snapshot()
-		al := d.buildAlert(&snap, StageFinal, matches, checked, ctx)
+		al := d.buildAlert(&snap, StageFinal, r.matches, r.checked, &ctx)
 		al.DestNames = names
 		d.send(al)
 	}
 	d.flushSink()
+}
+
+// report is an aggregate that onClose's pass found to report: where it
+// is, its source's run, and its IOC check.
+type report struct {
+	ref     window.Ref
+	run     int
+	names   *DestNames // looked up for the IOC check, else nil
+	matches []ioc.Match
+	checked int
 }
 
 // windowContext is what only a closed window knows about an aggregate.

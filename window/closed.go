@@ -22,10 +22,12 @@ type Closed struct {
 	agg         Aggregate
 	count       int // keys, once a walk has reached the end; -1 before
 	// from is where the aggregate a walk yielded last came from (one
-	// entry per part that holds its key), for FillUnique; filled tells
-	// that the walk counted its unique flows already.
-	from   []partEntry
-	filled bool
+	// entry per part that holds its key), for Ref.
+	from []partEntry
+	// refs holds, for each Ref of a window of several parts, the entries
+	// of its key: refs[refEnds[r-1]:refEnds[r]].
+	refs    []partEntry
+	refEnds []uint32
 }
 
 // partEntry is entry id of a closed part.
@@ -74,25 +76,43 @@ func (c *Closed) All() iter.Seq[*Aggregate] {
 
 // Totals is All without the unique-flow counts (Unique stays empty), for
 // a pass that needs only keys and volumes: it skips the flow hashes. A
-// step that needs the count after all calls FillUnique.
+// step that needs the count after all takes a Ref for At.
 func (c *Closed) Totals() iter.Seq[*Aggregate] {
 	return func(yield func(*Aggregate) bool) { c.walk(&c.agg, false, yield) }
 }
 
-// FillUnique counts the unique flows of a, the aggregate the current step
-// of Totals has yielded, into a.Unique, as All would have: a scorer that
-// walks Totals counts them only for the aggregates it reports, and skips
-// the flow hashes of the rest (most keys of a window raise no alert). It
-// does nothing when a is not the aggregate of the current step, or its
-// flows are counted already (All, or a second call).
-func (c *Closed) FillUnique(a *Aggregate) {
-	if a != &c.agg || c.filled {
-		return
+// Ref names one aggregate of a Closed, for At.
+type Ref uint32
+
+// Ref returns a reference to the aggregate the current step of All or
+// Totals has yielded, which At fills again later in the same callback: a
+// scorer that finds in one pass over Totals the few aggregates it
+// reports can then fill only those, unique flows included, instead of
+// walking every key a second time. Call it only during a step.
+func (c *Closed) Ref() Ref {
+	if len(c.parts) == 1 {
+		return Ref(c.from[0].id)
 	}
-	c.filled = true
-	for _, pe := range c.from {
-		pe.cp.addUnique(a, pe.id)
+	c.refs = append(c.refs, c.from...)
+	c.refEnds = append(c.refEnds, uint32(len(c.refs)))
+	return Ref(len(c.refEnds) - 1)
+}
+
+// At fills the aggregate that r (from Ref) names, with its unique flows,
+// into the Aggregate that All and Totals yield, and returns it: the same
+// values All yields for it, valid until the next At or step of a walk.
+func (c *Closed) At(r Ref) *Aggregate {
+	if len(c.parts) == 1 {
+		c.from = append(c.from[:0], partEntry{c.parts[0], uint32(r)})
+	} else {
+		start := uint32(0)
+		if r > 0 {
+			start = c.refEnds[r-1]
+		}
+		c.from = append(c.from[:0], c.refs[start:c.refEnds[r]]...)
 	}
+	c.fillFrom(&c.agg, c.from, true)
+	return &c.agg
 }
 
 // distinct counts the keys of the window (split keys once): known from
@@ -143,7 +163,6 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 			if g != nil {
 				c.fill(g, cp, id, unique)
 				c.from = append(c.from[:0], partEntry{cp, id})
-				c.filled = unique
 			}
 			if !yield(g) {
 				return
@@ -172,27 +191,12 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 			return
 		}
 		lp, le := c.parts[lo].p, cur[lo]
-		first := true
-		var a acc
-		c.from, c.filled = c.from[:0], unique
+		c.from = c.from[:0]
 		for i, cp := range c.parts {
 			if cur[i] == nil || (i != lo && cmpEntries(cp.p, cur[i], lp, le) != 0) {
 				continue
 			}
-			if id := heads[i]; g != nil {
-				c.from = append(c.from, partEntry{cp, id})
-				if first {
-					c.fill(g, cp, id, unique)
-					a = cp.p.toAcc(cur[i])
-				} else {
-					b := cp.p.toAcc(cur[i])
-					a.merge(&b)
-					if unique {
-						cp.addUnique(g, id)
-					}
-				}
-			}
-			first = false
+			c.from = append(c.from, partEntry{cp, heads[i]})
 			if heads[i]++; heads[i] < cp.n {
 				cur[i] = cp.p.ents.at(heads[i])
 			} else {
@@ -200,13 +204,33 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 			}
 		}
 		if g != nil {
-			a.fill(g)
+			c.fillFrom(g, c.from, unique)
 		}
 		n++
 		if !yield(g) {
 			return
 		}
 	}
+}
+
+// fillFrom sets g to the aggregate of the entries of from (one key, an
+// entry in each part that holds it), with its unique flows when unique is
+// set.
+func (c *Closed) fillFrom(g *Aggregate, from []partEntry, unique bool) {
+	pe := from[0]
+	c.fill(g, pe.cp, pe.id, unique)
+	if len(from) == 1 {
+		return
+	}
+	a := pe.cp.p.toAcc(pe.cp.p.ents.at(pe.id))
+	for _, pe := range from[1:] {
+		b := pe.cp.p.toAcc(pe.cp.p.ents.at(pe.id))
+		a.merge(&b)
+		if unique {
+			pe.cp.addUnique(g, pe.id)
+		}
+	}
+	a.fill(g)
 }
 
 // fill sets g to entry id of cp.
