@@ -13,10 +13,16 @@
 //     to a mutex+map baseline and a pre-keyed array ceiling;
 //   - BenchmarkIOCCheck: ioc.Set.LookupAddr with 10^6 indicators;
 //
-// each with one and two goroutines (-bench.goroutines). The data is
-// generated in memory when the benchmark that uses it starts (a top-level
-// benchmark function runs once per process) and dropped when it ends: a
-// NetFlow v9 capture of -bench.records records (default 10^6; the issue's
+// each with one and two goroutines (-bench.goroutines); and
+//
+//   - BenchmarkScoring: what closing and scoring one window of the
+//     end-to-end capture costs the goroutine that scores it (the work
+//     exfil.Detector.Run does beside the ingest goroutines), per key
+//     scored and per record of the window.
+//
+// The data is generated in memory when the benchmark that uses it starts
+// (a top-level benchmark function runs once per process) and dropped when
+// it ends: a NetFlow v9 capture of -bench.records records (default 10^6; the issue's
 // full run is 10^7, about 390 MB of datagrams) over -bench.keys keys
 // (default 10^6) drawn Zipf(s=1.1), laid out as internal/cmd/gencapture
 // writes it; 2^20 observations over the same keys for the aggregators;
@@ -36,7 +42,8 @@
 // check ns/lookup and lookups/s. BenchmarkAggregator adds B/key, the live
 // heap per key after every key has been opened once; BenchmarkEndToEnd
 // adds keys/record for exfilscore, the aggregates scored per record (the
-// IOC checks a record costs). On Linux every
+// IOC checks a record costs), and alerts/key, the share of them that
+// raise an alert. On Linux every
 // benchmark reports cpus-others, the CPUs that other processes (or the
 // hypervisor) kept busy during the measurement: results with cpus-others
 // well above 0 were taken on a busy machine and are not comparable.
