@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -486,6 +487,94 @@ func testStaleFields(t *testing.T, version uint16) {
 			}
 			if !slices.Equal(after[1:], alone) {
 				t.Errorf("template %d, %v: after a record with every field\n%+v\nalone\n%+v", n.ID, p, after[1:], alone)
+			}
+		}
+	}
+}
+
+// scribble sets every field of r other than a string to a value other
+// than its zero value, and the name'th string field of r (names counted
+// from 0, modulo their number), as a caller writing into the run it was
+// handed might.
+func scribble(r *Record, name int) {
+	v := reflect.ValueOf(r).Elem()
+	var strs []reflect.Value
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Interface().(type) {
+		case time.Time:
+			f.Set(reflect.ValueOf(time.Date(1999, 1, 2, 3, 4, 5, 6, time.UTC)))
+		case netip.Addr:
+			f.Set(reflect.ValueOf(netip.MustParseAddr("2001:db8::dead")))
+		case Initiator:
+			f.Set(reflect.ValueOf(InitiatorDst))
+		default:
+			switch f.Kind() {
+			case reflect.String:
+				strs = append(strs, f)
+			case reflect.Bool:
+				f.SetBool(true)
+			case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+				f.SetUint(7)
+			default:
+				panic(fmt.Sprintf("scribble: field %s of kind %v", v.Type().Field(i).Name, f.Kind()))
+			}
+		}
+	}
+	strs[name%len(strs)].SetString("junk")
+}
+
+// TestRunSlotsRewritten: DecodeRuns writes each record over the slot of
+// its run that the last datagram's record used, and resets only what the
+// mapping may leave unset. A caller that scribbled over every field of
+// the run it was handed (ICMP records with names, biflow counters and an
+// initiator) must not see any of it in the next datagram's records
+// (unidirectional TCP, no names), in NetFlow v9 and IPFIX, on both paths.
+func TestRunSlotsRewritten(t *testing.T) {
+	at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	exporter := netip.MustParseAddr("192.0.2.1")
+	flows := benchFlows(2*reflect.TypeFor[Record]().NumField(), at) // more records than names
+	icmp := slices.Clone(flows)
+	for i := range icmp {
+		icmp[i].Proto, icmp[i].SrcPort, icmp[i].DstPort = 1, 0, 0x0800
+	}
+	type datagrams struct{ first, second []byte }
+	cases := map[string]datagrams{}
+	{
+		tp := flowtest.V9Template(256, false)
+		h := flowtest.V9Header{ExportTime: at, Uptime: time.Hour, SourceID: 1}
+		cases["v9"] = datagrams{flowtest.NewV9(h).Template(tp).Data(tp, icmp...).Bytes(), flowtest.NewV9(h).Template(tp).Data(tp, flows...).Bytes()}
+	}
+	{
+		tp := flowtest.IPFIXTemplate(256, false)
+		h := flowtest.IPFIXHeader{ExportTime: at, DomainID: 1}
+		cases["ipfix"] = datagrams{flowtest.NewIPFIX(h).Template(tp).Data(tp, icmp...).Bytes(), flowtest.NewIPFIX(h).Template(tp).Data(tp, flows...).Bytes()}
+	}
+	for name, dg := range cases {
+		for _, p := range []DecodePath{PathFast, PathGoflow2} {
+			collect := func(d *DatagramDecoder, b []byte, touch bool) []Record {
+				var out []Record
+				err := d.DecodeRuns(exporter, at, b, func(rs []Record) {
+					out = append(out, rs...)
+					if touch {
+						for i := range rs {
+							scribble(&rs[i], i)
+						}
+					}
+				})
+				if err != nil {
+					t.Fatalf("%s, %v: %v", name, p, err)
+				}
+				return out
+			}
+			d := NewDatagramDecoder(WithDecodePath(p))
+			if first := collect(d, dg.first, true); len(first) != len(icmp) || !first[0].HasICMP {
+				t.Fatalf("%s, %v: first datagram gave %+v", name, p, first)
+			}
+			got := collect(d, dg.second, false)
+			want := collect(NewDatagramDecoder(WithDecodePath(p)), dg.second, false)
+			if len(want) != len(flows) || !slices.Equal(got, want) {
+				t.Errorf("%s, %v: after a scribbled run\n%+v\nfresh\n%+v", name, p, got, want)
 			}
 		}
 	}

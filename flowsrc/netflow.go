@@ -501,7 +501,7 @@ func (c *decodeCtx) mapRecord(st *exporterState, h *nfHeader, setID uint16, pos 
 		// Cleared, then set field by field: a composite literal is built
 		// on the stack and copied, which costs more than the rest of the
 		// mapping.
-		*r = Record{}
+		r.resetMapped()
 		r.Src, r.Dst = src, dst
 		r.Proto, r.TCPFlags = uint8(f.proto), uint8(f.tcpFlags)
 		f.ports(r)
@@ -546,6 +546,23 @@ func (c *decodeCtx) mapRecord(st *exporterState, h *nfHeader, setID uint16, pos 
 
 	r.Start, r.End = c.nfTimes(st, h, f)
 	c.emitRecord()
+}
+
+// resetMapped clears what mapRecord may leave unset in r, a slot of the
+// decoder's run: the ports and ICMP values, the reverse counters and the
+// initiator. Every other value it writes for every record (times,
+// addresses, protocol, flags, forward counters, exporter, domain, rate),
+// and no binary decoder writes a name: the names are cleared only when
+// the caller wrote one into the run. A whole-Record clear was a sixth of
+// mapRecord's time.
+func (r *Record) resetMapped() {
+	r.SrcPort, r.DstPort, r.ICMPType, r.ICMPCode, r.HasICMP = 0, 0, 0, 0, false
+	r.BytesToClient, r.PktsToClient, r.Initiator = 0, 0, InitiatorUnknown
+	if len(r.AppProto)|len(r.SNI)|len(r.HTTPHost)|len(r.UserAgent)|len(r.DNSName)|len(r.JA3)|len(r.JA4)|
+		len(r.HTTPMethod)|len(r.HTTPContentType)|len(r.SensorFlowID)|len(r.SensorCommunityID)|len(r.ByteCountSource) != 0 {
+		r.AppProto, r.SNI, r.HTTPHost, r.UserAgent, r.DNSName, r.JA3, r.JA4 = "", "", "", "", "", "", ""
+		r.HTTPMethod, r.HTTPContentType, r.SensorFlowID, r.SensorCommunityID, r.ByteCountSource = "", "", "", "", ""
+	}
 }
 
 // packetReport fills r from a PSAMP packet report (a record carrying the
