@@ -525,8 +525,8 @@ func scribble(r *Record, name int) {
 }
 
 // TestRunSlotsRewritten: DecodeRuns writes each record over the slot of
-// its run that the last datagram's record used, and resets only what the
-// mapping may leave unset. A caller that scribbled over every field of
+// its run that the last datagram's record used (Decode over its one
+// record), and resets only what the mapping may leave unset. A caller that scribbled over every field of
 // the run it was handed (ICMP records with names, biflow counters and an
 // initiator) must not see any of it in the next datagram's records
 // (unidirectional TCP, no names), in NetFlow v9 and IPFIX, on both paths.
@@ -552,29 +552,43 @@ func TestRunSlotsRewritten(t *testing.T) {
 	}
 	for name, dg := range cases {
 		for _, p := range []DecodePath{PathFast, PathGoflow2} {
-			collect := func(d *DatagramDecoder, b []byte, touch bool) []Record {
-				var out []Record
-				err := d.DecodeRuns(exporter, at, b, func(rs []Record) {
-					out = append(out, rs...)
-					if touch {
-						for i := range rs {
-							scribble(&rs[i], i)
-						}
+			// Decode hands over one reused record at a time, DecodeRuns a
+			// run of them.
+			for _, runs := range []bool{true, false} {
+				collect := func(d *DatagramDecoder, b []byte, touch bool) []Record {
+					var out []Record
+					var err error
+					if runs {
+						err = d.DecodeRuns(exporter, at, b, func(rs []Record) {
+							out = append(out, rs...)
+							if touch {
+								for i := range rs {
+									scribble(&rs[i], i)
+								}
+							}
+						})
+					} else {
+						err = d.Decode(exporter, at, b, func(r *Record) {
+							out = append(out, *r)
+							if touch {
+								scribble(r, len(out))
+							}
+						})
 					}
-				})
-				if err != nil {
-					t.Fatalf("%s, %v: %v", name, p, err)
+					if err != nil {
+						t.Fatalf("%s, %v: %v", name, p, err)
+					}
+					return out
 				}
-				return out
-			}
-			d := NewDatagramDecoder(WithDecodePath(p))
-			if first := collect(d, dg.first, true); len(first) != len(icmp) || !first[0].HasICMP {
-				t.Fatalf("%s, %v: first datagram gave %+v", name, p, first)
-			}
-			got := collect(d, dg.second, false)
-			want := collect(NewDatagramDecoder(WithDecodePath(p)), dg.second, false)
-			if len(want) != len(flows) || !slices.Equal(got, want) {
-				t.Errorf("%s, %v: after a scribbled run\n%+v\nfresh\n%+v", name, p, got, want)
+				d := NewDatagramDecoder(WithDecodePath(p))
+				if first := collect(d, dg.first, true); len(first) != len(icmp) || !first[0].HasICMP {
+					t.Fatalf("%s, %v: first datagram gave %+v", name, p, first)
+				}
+				got := collect(d, dg.second, false)
+				want := collect(NewDatagramDecoder(WithDecodePath(p)), dg.second, false)
+				if len(want) != len(flows) || !slices.Equal(got, want) {
+					t.Errorf("%s, %v, runs=%v: after a scribbled run\n%+v\nfresh\n%+v", name, p, runs, got, want)
+				}
 			}
 		}
 	}
