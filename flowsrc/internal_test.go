@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -591,5 +592,64 @@ func TestRunSlotsRewritten(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTimeFastPaths: nfTimes decides the two common cases (NetFlow v9's
+// sysUptime pair, the milliseconds pair) before the rules; it must give
+// what timeRules gives for every combination of time fields, in v9 and
+// IPFIX, with and without an export time. It fails when a fast path
+// takes a record that carries a field the rules prefer.
+func TestTimeFastPaths(t *testing.T) {
+	timeBits := []uint64{hStartUp, hEndUp, hStartSec, hEndSec, hStartMs, hEndMs, hStartUs, hEndUs,
+		hStartNs, hEndNs, hStartDelta, hEndDelta, hSysInit, hObsSec, hObsMs, hObsUs, hObsNs}
+	rng := rand.New(rand.NewPCG(5, 6))
+	at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	ntp := func() uint64 { return uint64(at.Unix()+ntpEpochOffset-int64(rng.IntN(3600)))<<32 | uint64(rng.Uint32()) }
+	ms := func() uint64 { return uint64(at.UnixMilli() - int64(rng.IntN(3600_000))) }
+	fast := 0
+	for range 200_000 {
+		var f flowFields
+		for _, b := range timeBits {
+			if rng.IntN(3) == 0 {
+				f.has |= b
+			}
+		}
+		// Most draws in or near the fast cases.
+		switch rng.IntN(4) {
+		case 0:
+			f.has = f.has&^(hStartSec|hEndSec|hStartMs|hEndMs|hStartUs|hEndUs|hStartNs|hEndNs|hStartDelta|hEndDelta) | hStartUp | hEndUp
+		case 1:
+			f.has = f.has&^(hStartUs|hEndUs|hStartNs|hEndNs) | hStartMs | hEndMs
+		}
+		f.startUp, f.endUp = uint64(rng.Uint32()), uint64(rng.Uint32())
+		f.startSec, f.endSec = uint64(at.Unix()-int64(rng.IntN(3600))), uint64(at.Unix())
+		f.startMs, f.endMs = ms(), ms()
+		f.startUs, f.endUs, f.startNs, f.endNs = ntp(), ntp(), ntp(), ntp()
+		f.startDelta, f.endDelta = uint64(rng.Uint32()), uint64(rng.Uint32())
+		f.sysInit = uint64(at.UnixMilli() - int64(rng.IntN(86_400_000)))
+		f.obsSec, f.obsMs, f.obsUs, f.obsNs = uint64(at.Unix()), ms(), ntp(), ntp()
+		h := nfHeader{version: 9, sysUptime: rng.Uint32(), exportSec: uint32(at.Unix())}
+		if rng.IntN(2) == 0 {
+			h.version = 10
+		}
+		if rng.IntN(8) == 0 {
+			h.exportSec = 0
+		}
+		st := &exporterState{}
+		c := &decodeCtx{received: at.Add(time.Hour)}
+		s1, e1 := c.nfTimes(st, &h, &f)
+		c.sysInitKnown = false
+		s2, e2 := c.timeRules(st, &h, &f)
+		if !s1.Equal(s2) || !e1.Equal(e2) {
+			t.Fatalf("v%d, has %#x: nfTimes %v..%v, the rules %v..%v", h.version, f.has, s1, e1, s2, e2)
+		}
+		if (h.version == 9 && f.has&(hStartSec|hEndSec|hStartMs|hEndMs|hStartUs|hEndUs|hStartNs|hEndNs|hStartDelta|hEndDelta) == 0 && f.has&(hStartUp|hEndUp) == hStartUp|hEndUp) ||
+			f.has&(hStartUs|hEndUs|hStartNs|hEndNs|hStartMs|hEndMs) == hStartMs|hEndMs {
+			fast++
+		}
+	}
+	if fast < 50_000 {
+		t.Errorf("only %d draws in the fast cases", fast)
 	}
 }
