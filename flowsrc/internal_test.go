@@ -605,7 +605,9 @@ func TestTimeFastPaths(t *testing.T) {
 		hStartNs, hEndNs, hStartDelta, hEndDelta, hSysInit, hObsSec, hObsMs, hObsUs, hObsNs}
 	rng := rand.New(rand.NewPCG(5, 6))
 	at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
-	ntp := func() uint64 { return uint64(at.Unix()+ntpEpochOffset-int64(rng.IntN(3600)))<<32 | uint64(rng.Uint32()) }
+	ntp := func() uint64 {
+		return uint64(at.Unix()+ntpEpochOffset-int64(rng.IntN(3600)))<<32 | uint64(rng.Uint32())
+	}
 	ms := func() uint64 { return uint64(at.UnixMilli() - int64(rng.IntN(3600_000))) }
 	fast := 0
 	for range 200_000 {
