@@ -1,6 +1,7 @@
 package exfil
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -81,7 +82,7 @@ func prefixes4(ps []netip.Prefix) []prefix4 {
 // addr4 is an IPv4 address as a big-endian integer.
 func addr4(a netip.Addr) uint32 {
 	b := a.As4()
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	return binary.BigEndian.Uint32(b[:])
 }
 
 // DefaultHomeNet is RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16.
