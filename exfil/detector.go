@@ -214,11 +214,22 @@ func (w *Writer) prepare(r *flowsrc.Record, o *window.Obs) bool {
 		client, server, cport, sport = server, client, sport, cport
 		up, down, pu, pd = down, up, pd, pu
 	}
-	if !d.cfg.home.Internal(client) {
+	// HomeNet's IPv4 tests written out: its methods are too large to
+	// inline, and every record asks two of them.
+	home := &d.cfg.home
+	var internal, external bool
+	if client.Is4() && server.Is4() {
+		s4 := addr4(server)
+		internal = home.internal4v(addr4(client))
+		external = !home.internal4v(s4) && !home.owned4v(s4)
+	} else {
+		internal, external = home.Internal(client), home.External(server)
+	}
+	if !internal {
 		w.notOutbound++
 		return false
 	}
-	if !d.cfg.home.External(server) {
+	if !external {
 		w.internalDest++
 		return false
 	}

@@ -140,6 +140,54 @@ func TestHomeNet(t *testing.T) {
 	}
 }
 
+// TestHomeNetFiltersRecords: the detector aggregates a record only when
+// its client is internal and its server neither internal nor owned, for
+// IPv4, IPv4-mapped IPv6 and IPv6, through Observe and ObserveBatch. It
+// fails when the per-record test forgets the owned prefixes, or takes a
+// mapped address for something else.
+func TestHomeNetFiltersRecords(t *testing.T) {
+	home := exfil.NewHomeNet(
+		[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/48")},
+		[]netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8:ff::/48")})
+	cases := []struct {
+		src, dst string
+		want     string // "aggregated", "internal dest" or "not outbound"
+	}{
+		{"10.0.0.5", "203.0.113.9", "aggregated"},
+		{"10.0.0.5", "198.51.100.7", "internal dest"}, // owned
+		{"10.0.0.5", "10.9.9.9", "internal dest"},
+		{"192.0.2.1", "203.0.113.9", "not outbound"},
+		{"192.0.2.1", "198.51.100.7", "not outbound"},
+		{"::ffff:10.0.0.5", "::ffff:198.51.100.7", "internal dest"},
+		{"::ffff:10.0.0.5", "::ffff:203.0.113.9", "aggregated"},
+		{"::ffff:192.0.2.1", "203.0.113.9", "not outbound"},
+		{"2001:db8::5", "2001:db8:ff::7", "internal dest"},
+		{"2001:db8::5", "2606:4700::1", "aggregated"},
+		{"2001:db8::5", "198.51.100.7", "internal dest"},
+		{"2001:db8::5", "203.0.113.9", "aggregated"},
+		{"10.0.0.5", "2001:db8::9", "internal dest"},
+	}
+	for _, batch := range []bool{false, true} {
+		for _, c := range cases {
+			d, _ := newDetector(t, exfil.WithHomeNet(home))
+			r := rec(c.src, 50000, c.dst, 443, 1000, t0)
+			if batch {
+				w := d.NewWriter()
+				w.ObserveBatch([]flowsrc.Record{r})
+				w.Close()
+			} else {
+				d.Observe(&r)
+			}
+			st := d.Stats()
+			got := map[[3]uint64]string{{1, 0, 0}: "aggregated", {0, 1, 0}: "internal dest", {0, 0, 1}: "not outbound"}[[3]uint64{st.Aggregated, st.InternalDest, st.NotOutbound}]
+			if got != c.want {
+				t.Errorf("batch=%v, %s -> %s: aggregated %d, internal dest %d, not outbound %d; want %s",
+					batch, c.src, c.dst, st.Aggregated, st.InternalDest, st.NotOutbound, c.want)
+			}
+		}
+	}
+}
+
 func TestCriticalUploadBothDirectionsOneAggregate(t *testing.T) {
 	d, s := newDetector(t)
 	for i := range 4 {
