@@ -125,6 +125,12 @@ const (
 // AlertID returns the alert_id of key k in the window starting at start:
 // the first 16 bytes of the SHA-256 of the key and the window, in hex.
 func AlertID(k window.Key, start time.Time) string {
+	var id [32]byte
+	return string(appendAlertID(id[:0], k, start))
+}
+
+// appendAlertID appends AlertID(k, start) to dst.
+func appendAlertID(dst []byte, k window.Key, start time.Time) []byte {
 	var b [64]byte
 	s16, d16 := k.Src.As16(), k.Dst.As16()
 	copy(b[0:16], s16[:])
@@ -132,13 +138,11 @@ func AlertID(k window.Key, start time.Time) string {
 	binary.BigEndian.PutUint16(b[32:], k.DstPort)
 	b[34] = k.Proto
 	binary.BigEndian.PutUint64(b[35:], uint64(start.UnixNano()))
-	// One buffer, one digest on the stack, one allocation (the string):
-	// the ID is built for every alert.
+	// One buffer and one digest on the stack: the ID is built for every
+	// alert.
 	in := append(b[:43], k.AppProto...)
 	sum := sha256.Sum256(in)
-	var id [32]byte
-	hex.Encode(id[:], sum[:16])
-	return string(id[:])
+	return hex.AppendEncode(dst, sum[:16])
 }
 
 // C2 holds the IOC evidence of an alert.

@@ -731,8 +731,17 @@ func (d *Detector) buildAlert(s *window.Snapshot, stage string, matches []ioc.Ma
 		in.BlastRadius = wc.blast
 	}
 	as := severity.Assess(d.cfg.policy, in)
+	// The alert ID and the Community ID share one string: one allocation.
+	var idBuf [32 + 30]byte
+	ids := appendAlertID(idBuf[:0], s.Key, s.WindowStart)
+	n := len(ids)
+	ids = d.cid.AppendBase64(ids, communityid.Flow{
+		Src: s.Key.Src, Dst: s.Key.Dst, Proto: s.Key.Proto,
+		SrcPort: s.LargestSrcPort, DstPort: s.LargestDstPort,
+	})
+	idStr := string(ids)
 	al := &Alert{
-		AlertID:            AlertID(s.Key, s.WindowStart),
+		AlertID:            idStr[:n],
 		Stage:              stage,
 		AlertType:          AlertType,
 		Severity:           as.Level,
@@ -754,16 +763,13 @@ func (d *Detector) buildAlert(s *window.Snapshot, stage string, matches []ioc.Ma
 		IOCsChecked:        checked,
 		MaliciousIOCs:      len(matches),
 		C2:                 C2{Matches: matches},
-		CommunityID: d.cid.String(communityid.Flow{
-			Src: s.Key.Src, Dst: s.Key.Dst, Proto: s.Key.Proto,
-			SrcPort: s.LargestSrcPort, DstPort: s.LargestDstPort,
-		}),
-		Reasons:         as.Reasons,
-		Rule:            as.Rule,
-		FirstSeen:       s.FirstSeen,
-		LastSeen:        s.LastSeen,
-		UploadPackets:   s.PktsUp,
-		DownloadPackets: s.PktsDown,
+		CommunityID:        idStr[n:],
+		Reasons:            as.Reasons,
+		Rule:               as.Rule,
+		FirstSeen:          s.FirstSeen,
+		LastSeen:           s.LastSeen,
+		UploadPackets:      s.PktsUp,
+		DownloadPackets:    s.PktsDown,
 	}
 	if wc != nil {
 		al.BlastRadius = wc.blast
