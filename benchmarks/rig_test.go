@@ -18,22 +18,22 @@ import (
 // as it is for real exporters sending at the same time; the aggregator
 // and IOC benchmarks need no bound (lag 0).
 //
-// Waiting goroutines poll instead of blocking: a goroutine woken by a
-// channel send can sit in the run queue of a P busy with another
-// goroutine's chunk while the other P sleeps, and the goroutines would
-// take turns instead of running in parallel. After a few polls a waiting
-// goroutine yields its P at every poll (runtime.Gosched keeps it runnable,
-// so no P goes to sleep): the pipelines under test run goroutines of their
-// own (exfilscore closes windows on one, as the collector does), and a
-// waiting rig goroutine that spun for a millisecond, as it first did,
-// held a core they needed (end to end on two goroutines, paired runs:
-// exfilscore 5.4-5.7M -> 5.9-6.4M records/s; goflow2, which has no
-// goroutine of its own, within 3% either way).
+// A waiting goroutine polls a few times, then blocks until another
+// goroutine finishes a chunk (or the crew halts). It first polled and
+// then yielded its P at every poll (runtime.Gosched), which keeps it
+// runnable: the pipelines under test run goroutines of their own
+// (exfilscore closes windows on one, as the collector does), so three
+// goroutines share the two cores, and the waiting one kept a P polling
+// that the other two needed. In the CPU profile of exfilscore on two
+// goroutines the yields took 6% of the samples; blocking instead, 8
+// pairs of processes: exfilscore +7% (median, 1.01-1.21 per pair),
+// goflow2, which has no goroutine of its own, unchanged (median 1.00).
 type crew struct {
 	p, lag  int
 	limit   int // chunks per goroutine; 0: until halt
 	work    func(g, k int)
-	done    []progress // chunks done, per goroutine
+	done    []progress      // chunks done, per goroutine
+	wake    []chan struct{} // per goroutine: a chunk was done, or halt
 	started atomic.Bool
 	stopped atomic.Bool
 	wg      sync.WaitGroup
@@ -45,15 +45,18 @@ type progress struct {
 	_ [56]byte
 }
 
-// spinYield is how many times a waiting goroutine polls before it starts
-// to yield its P.
-const spinYield = 64
+// spinPolls is how many times a waiting goroutine polls before it
+// blocks.
+const spinPolls = 64
 
 func newCrew(p, lag, limit int, work func(g, k int)) *crew {
 	if p < 1 || lag < 0 || limit < 0 {
 		panic("benchmarks: bad crew")
 	}
-	c := &crew{p: p, lag: lag, limit: limit, work: work, done: make([]progress, p)}
+	c := &crew{p: p, lag: lag, limit: limit, work: work, done: make([]progress, p), wake: make([]chan struct{}, p)}
+	for g := range c.wake {
+		c.wake[g] = make(chan struct{}, 1)
+	}
 	for g := 1; g < p; g++ {
 		c.wg.Add(1)
 		go func() {
@@ -63,7 +66,7 @@ func newCrew(p, lag, limit int, work func(g, k int)) *crew {
 					return
 				}
 				c.work(g, j*p+g)
-				c.done[g].n.Add(1)
+				c.finished(g)
 			}
 		}()
 	}
@@ -91,21 +94,38 @@ func (c *crew) wait(g, j int) bool {
 		if c.stopped.Load() {
 			return false
 		}
-		if i > spinYield {
-			runtime.Gosched()
+		if i > spinPolls {
+			<-c.wake[g]
 		}
 	}
 	return !c.stopped.Load()
+}
+
+// finished counts goroutine g's chunk done and wakes the goroutines that
+// wait for it.
+func (c *crew) finished(g int) {
+	c.done[g].n.Add(1)
+	c.signal()
+}
+
+func (c *crew) signal() {
+	for _, w := range c.wake {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // step does goroutine 0's j-th chunk; the first step starts the others.
 func (c *crew) step(j int) {
 	if j == 0 {
 		c.started.Store(true)
+		c.signal()
 	}
 	c.wait(0, j)
 	c.work(0, j*c.p)
-	c.done[0].n.Add(1)
+	c.finished(0)
 }
 
 // chunks returns the number of chunks done so far.
@@ -123,6 +143,7 @@ func (c *crew) chunks() int {
 func (c *crew) halt() int {
 	if c.limit == 0 {
 		c.stopped.Store(true)
+		c.signal()
 	}
 	c.wg.Wait()
 	c.stopped.Store(true)
