@@ -740,7 +740,13 @@ func (d *Detector) buildAlert(s *window.Snapshot, stage string, matches []ioc.Ma
 		SrcPort: s.LargestSrcPort, DstPort: s.LargestDstPort,
 	})
 	idStr := string(ids)
-	al := &Alert{
+	// The Alert and the PCR it points to: one allocation.
+	box := &struct {
+		al  Alert
+		pcr float64
+	}{}
+	al := &box.al
+	*al = Alert{
 		AlertID:            idStr[:n],
 		Stage:              stage,
 		AlertType:          AlertType,
@@ -773,8 +779,8 @@ func (d *Detector) buildAlert(s *window.Snapshot, stage string, matches []ioc.Ma
 	}
 	if wc != nil {
 		al.BlastRadius = wc.blast
-		p := wc.pcr
-		al.PCR = &p
+		box.pcr = wc.pcr
+		al.PCR = &box.pcr
 	}
 	if al.C2.Matches == nil {
 		al.C2.Matches = []ioc.Match{}

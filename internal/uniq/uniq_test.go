@@ -522,22 +522,44 @@ func TestHistogram(t *testing.T) {
 }
 
 // TestAddMany: AddMany counts like Add for each hash, in the exact phase,
-// across the switch to registers and on registers (the same state).
+// across the switch to registers and on registers (the same state: the
+// same sorted values, or the same registers), with repeated hashes within
+// a batch and across batches, in batches of every size up to twice
+// ExactLimit, into counters that start empty or already hold values.
 func TestAddMany(t *testing.T) {
-	for _, n := range []int{0, 5, ExactLimit, ExactLimit + 1, 5000} {
-		var one, many Counter
-		hs := make([]uint64, n)
-		for i := range hs {
-			hs[i] = fmix(uint64(i) + 1)
-			one.Add(hs[i])
-		}
-		for len(hs) > 0 {
-			k := min(len(hs), 32)
-			many.AddMany(hs[:k])
-			hs = hs[k:]
-		}
-		if one.Count() != many.Count() || one.dense != many.dense || (one.dense && *one.regs != *many.regs) {
-			t.Errorf("%d hashes: Add counts %d, AddMany %d", n, one.Count(), many.Count())
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, n := range []int{0, 1, 5, inlineCap, inlineCap + 1, ExactLimit - 1, ExactLimit, ExactLimit + 1, 3 * ExactLimit, 5000} {
+		for _, pre := range []int{0, 3, inlineCap, ExactLimit - 2} {
+			var one, many Counter
+			for i := range pre {
+				h := fmix(uint64(1_000_000 + i))
+				one.Add(h)
+				many.Add(h)
+			}
+			hs := make([]uint64, n)
+			for i := range hs {
+				// About one hash in four repeats an earlier one, or one
+				// of the values the counters already hold.
+				v := uint64(i) + 1
+				if i > 0 && rng.IntN(4) == 0 {
+					v = uint64(rng.IntN(i)) + 1
+				}
+				if pre > 0 && rng.IntN(8) == 0 {
+					v = uint64(1_000_000 + rng.IntN(pre))
+				}
+				hs[i] = fmix(v)
+				one.Add(hs[i])
+			}
+			for len(hs) > 0 {
+				k := min(len(hs), 1+rng.IntN(2*ExactLimit))
+				many.AddMany(hs[:k])
+				hs = hs[k:]
+			}
+			if one.Count() != many.Count() || one.dense != many.dense ||
+				(one.dense && *one.regs != *many.regs) || (!one.dense && !slices.Equal(one.values(), many.values())) {
+				t.Errorf("%d hashes into %d: Add counts %d (dense %v), AddMany %d (dense %v)",
+					n, pre, one.Count(), one.dense, many.Count(), many.dense)
+			}
 		}
 	}
 }
