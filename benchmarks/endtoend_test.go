@@ -79,8 +79,13 @@ type exfilPipeline struct {
 // counts alerts, scoring closed windows on a goroutine of its own
 // (Detector.Run) as the collector does.
 type scoring struct {
-	det     *exfil.Detector
+	det *exfil.Detector
+	// alerts is on a cache line of its own: the scoring goroutine adds to
+	// it for every alert, and the fields around it are read by the
+	// goroutines that decode, once per datagram.
+	_       [64]byte
 	alerts  atomic.Uint64
+	_       [56]byte
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
