@@ -686,15 +686,17 @@ func (d *Detector) onClose(c *window.Closed) {
 	d.scored.Add(scored)
 	d.belowMin.Add(belowMin)
 	blast.count()
+	var snap window.Snapshot
 	for i := range reports {
 		r := &reports[i]
-		a := c.At(r.ref)
+		// The snapshot straight from the window: most keys' unique flows
+		// are counted without building their counter.
+		c.SnapshotAt(r.ref, &snap)
 		names := r.names
 		if len(d.cfg.iocs) == 0 {
-			names = d.names.lookup(a.Key.Dst)
+			names = d.names.lookup(snap.Key.Dst)
 		}
-		ctx := windowContext{pcr: pcr(hosts[r.run].up, hosts[r.run].down), blast: blast.of(a.Key.Dst)}
-		snap := a.Snapshot()
+		ctx := windowContext{pcr: pcr(hosts[r.run].up, hosts[r.run].down), blast: blast.of(snap.Key.Dst)}
 		al := d.buildAlert(&snap, StageFinal, r.matches, r.checked, &ctx)
 		al.DestNames = names
 		d.send(al)

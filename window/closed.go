@@ -6,6 +6,8 @@ import (
 	"iter"
 	"slices"
 	"time"
+
+	"github.com/exfilscore/exfilscore/internal/uniq"
 )
 
 // Closed is one closed window of an Engine built with NewEngineStream: the
@@ -113,6 +115,40 @@ func (c *Closed) At(r Ref) *Aggregate {
 	}
 	c.fillFrom(&c.agg, c.from, true)
 	return &c.agg
+}
+
+// SnapshotAt sets s to the snapshot of the aggregate that r (from Ref)
+// names: what At(r).Snapshot() returns. A key that one Writer held, with
+// at most uniq.ExactLimit distinct flows and no sketch (most keys), has
+// its unique flows counted from its flow set without building the
+// Aggregate's counter: a partial keeps each flow of an entry once, so
+// the count is the number of its fingerprints. Other keys go through At.
+// Like At, it reuses the Aggregate that the walks yield.
+func (c *Closed) SnapshotAt(r Ref, s *Snapshot) {
+	pe, one := partEntry{}, false
+	if len(c.parts) == 1 {
+		pe, one = partEntry{c.parts[0], uint32(r)}, true
+	} else {
+		start := uint32(0)
+		if r > 0 {
+			start = c.refEnds[r-1]
+		}
+		if c.refEnds[r]-start == 1 {
+			pe, one = c.refs[start], true
+		}
+	}
+	if one {
+		cp, id := pe.cp, pe.id
+		m := cp.off[id+1] - cp.off[id]
+		if m <= uniq.ExactLimit && cp.p.ents.at(id).flags()&flagSketch == 0 {
+			c.from = append(c.from[:0], pe)
+			c.fill(&c.agg, cp, id, false)
+			s.copyFrom(&c.agg)
+			s.UniqueFlows = uint64(m)
+			return
+		}
+	}
+	s.copyFrom(c.At(r))
 }
 
 // distinct counts the keys of the window (split keys once): known from

@@ -155,11 +155,32 @@ func (s *sink) onStream(c *Closed) {
 		i++
 	}
 	for _, r := range refs {
+		// SnapshotAt first: it must leave nothing behind that At reads.
+		var snap Snapshot
+		c.SnapshotAt(r.ref, &snap)
 		a, want := c.At(r.ref), out[r.i]
+		if ws := want.Snapshot(); snap != ws {
+			panic(fmt.Sprintf("SnapshotAt(Ref of aggregate %d) = %+v, All yielded %+v", r.i, snap, ws))
+		}
 		if a.Key != want.Key || a.FlowCount != want.FlowCount || a.Upload != want.Upload || a.Download != want.Download ||
 			a.PktsUp != want.PktsUp || a.PktsDown != want.PktsDown || !a.FirstSeen.Equal(want.FirstSeen) || !a.LastSeen.Equal(want.LastSeen) ||
 			a.LargestBytes != want.LargestBytes || a.Mark != want.Mark || a.Unique.Count() != want.Unique.Count() {
 			panic(fmt.Sprintf("At(Ref of aggregate %d) = %+v, All yielded %+v", r.i, a, want))
+		}
+	}
+	// SnapshotAt of every aggregate, in reverse: each equals the snapshot
+	// of what All yielded, whichever way it counts the unique flows.
+	refs = refs[:0]
+	i = 0
+	for range c.Totals() {
+		refs = append(refs, named{c.Ref(), i})
+		i++
+	}
+	for _, r := range slices.Backward(refs) {
+		var snap Snapshot
+		c.SnapshotAt(r.ref, &snap)
+		if ws := out[r.i].Snapshot(); snap != ws {
+			panic(fmt.Sprintf("SnapshotAt(Ref of aggregate %d) = %+v, All yielded %+v", r.i, snap, ws))
 		}
 	}
 	if len(out) == 0 || i != len(out) || !c.Start().Equal(out[0].WindowStart) || !c.End().Equal(out[0].WindowEnd) || c.Len() < len(out) {
@@ -649,7 +670,12 @@ func TestEngineSketchUnion(t *testing.T) {
 		{Src: netip.MustParseAddr("fd00::1"), Dst: netip.MustParseAddr("2001:db8::9"), DstPort: 443, Proto: 6},
 		{Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("203.0.113.9"), DstPort: 22, Proto: 6},
 	}
-	flows := []int{3 * sketchAt, sketchAt + 1, 40} // distinct flows per key
+	// Keys around the exact limit too: SnapshotAt counts those below it
+	// from the flow set (onStream checks it on every key).
+	for _, n := range []int{uniq.ExactLimit - 1, uniq.ExactLimit, uniq.ExactLimit + 1, 1, 2} {
+		keys = append(keys, Key{Src: netip.MustParseAddr("10.0.1.1"), Dst: netip.AddrFrom4([4]byte{203, 0, 113, byte(n)}), DstPort: 443, Proto: 6})
+	}
+	flows := []int{3 * sketchAt, sketchAt + 1, 40, uniq.ExactLimit - 1, uniq.ExactLimit, uniq.ExactLimit + 1, 1, 2} // distinct flows per key
 	r := rand.New(rand.NewPCG(11, 11))
 	var obs []*Obs
 	want := make([]uniq.Counter, len(keys))
