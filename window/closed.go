@@ -118,37 +118,76 @@ func (c *Closed) At(r Ref) *Aggregate {
 }
 
 // SnapshotAt sets s to the snapshot of the aggregate that r (from Ref)
-// names: what At(r).Snapshot() returns. A key that one Writer held, with
-// at most uniq.ExactLimit distinct flows and no sketch (most keys), has
-// its unique flows counted from its flow set without building the
-// Aggregate's counter: a partial keeps each flow of an entry once, so
-// the count is the number of its fingerprints. Other keys go through At.
-// Like At, it reuses the Aggregate that the walks yield.
+// names: what At(r).Snapshot() returns. A key with at most
+// uniq.ExactLimit flow fingerprints over the Writers that held it, and no
+// sketch (most keys), has its unique flows counted from them without
+// building the Aggregate's counter: a partial keeps each flow of an entry
+// once, so a key one Writer held has as many flows as fingerprints, and a
+// split key the number of distinct ones among its parts'. Other keys go
+// through At. Like At, it reuses the Aggregate that the walks yield.
 func (c *Closed) SnapshotAt(r Ref, s *Snapshot) {
-	pe, one := partEntry{}, false
 	if len(c.parts) == 1 {
-		pe, one = partEntry{c.parts[0], uint32(r)}, true
+		c.from = append(c.from[:0], partEntry{c.parts[0], uint32(r)})
 	} else {
 		start := uint32(0)
 		if r > 0 {
 			start = c.refEnds[r-1]
 		}
-		if c.refEnds[r]-start == 1 {
-			pe, one = c.refs[start], true
-		}
+		c.from = append(c.from[:0], c.refs[start:c.refEnds[r]]...)
 	}
-	if one {
-		cp, id := pe.cp, pe.id
-		m := cp.off[id+1] - cp.off[id]
-		if m <= uniq.ExactLimit && cp.p.ents.at(id).flags()&flagSketch == 0 {
-			c.from = append(c.from[:0], pe)
-			c.fill(&c.agg, cp, id, false)
-			s.copyFrom(&c.agg)
-			s.UniqueFlows = uint64(m)
+	m := uint32(0)
+	for _, pe := range c.from {
+		if pe.cp.p.ents.at(pe.id).flags()&flagSketch != 0 {
+			m = uniq.ExactLimit + 1
+			break
+		}
+		m += pe.cp.off[pe.id+1] - pe.cp.off[pe.id]
+	}
+	if m > uniq.ExactLimit {
+		s.copyFrom(c.At(r))
+		return
+	}
+	c.fillFrom(&c.agg, c.from, false)
+	s.copyFrom(&c.agg)
+	if len(c.from) > 1 {
+		var set printSet
+		for _, pe := range c.from {
+			for _, fp := range pe.cp.hash[pe.cp.off[pe.id]:pe.cp.off[pe.id+1]] {
+				set.add(fp)
+			}
+		}
+		m = set.n
+	}
+	s.UniqueFlows = uint64(m)
+}
+
+// printSet counts distinct flow fingerprints, up to uniq.ExactLimit of
+// them: an open-addressing set at most half full.
+type printSet struct {
+	slots [2 * uniq.ExactLimit]uint32 // 0: empty
+	zero  bool                        // fingerprint 0 was added
+	n     uint32
+}
+
+func (s *printSet) add(fp uint32) {
+	if fp == 0 {
+		if !s.zero {
+			s.zero = true
+			s.n++
+		}
+		return
+	}
+	const mask = len(s.slots) - 1
+	for i := int(fp*0x9e3779b1>>25) & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case fp:
+			return
+		case 0:
+			s.slots[i] = fp
+			s.n++
 			return
 		}
 	}
-	s.copyFrom(c.At(r))
 }
 
 // distinct counts the keys of the window (split keys once): known from

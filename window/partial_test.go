@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/exfilscore/exfilscore/internal/uniq"
 )
 
 // near returns a value at or around limit: limit itself, one either side,
@@ -208,6 +210,43 @@ func TestFirstSeenFarBack(t *testing.T) {
 			if len(es.aggs) != 1 || !es.aggs[0].FirstSeen.Equal(tc.early) {
 				t.Errorf("end %v, early record first %v: %d aggregates", tc.end, earlyFirst, len(es.aggs))
 			}
+		}
+	}
+}
+
+// TestPrintSet: printSet counts distinct fingerprints, 0 and colliding
+// ones included, up to uniq.ExactLimit of them.
+func TestPrintSet(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	// Fingerprints that share one home slot, to make runs of probes.
+	var same []uint32
+	for v := uint32(1); len(same) < 3*uniq.ExactLimit; v++ {
+		if v*0x9e3779b1>>25 == 3 {
+			same = append(same, v)
+		}
+	}
+	for range 2000 {
+		var s printSet
+		want := map[uint32]bool{}
+		n := r.IntN(uniq.ExactLimit + 1)
+		pool := make([]uint32, 1+r.IntN(n+1))
+		for i := range pool {
+			switch r.IntN(4) {
+			case 0:
+				pool[i] = 0
+			case 1:
+				pool[i] = same[r.IntN(len(same))]
+			default:
+				pool[i] = r.Uint32()
+			}
+		}
+		for range n {
+			fp := pool[r.IntN(len(pool))]
+			s.add(fp)
+			want[fp] = true
+		}
+		if int(s.n) != len(want) {
+			t.Fatalf("%d distinct of %d added: printSet counts %d", len(want), n, s.n)
 		}
 	}
 }
