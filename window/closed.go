@@ -389,37 +389,81 @@ func prepare(p *partial) *closedPart {
 		newID[sk[i].id] = uint32(i)
 	}
 	p.permute(order)
-	// Counting sort of the flow set by (new) entry id.
+	// The flow set grouped by (new) entry id: each entry's share of the
+	// set is known from the entry itself (setShare), which saves a
+	// counting pass over the set; the grouping checks the shares as it
+	// goes, and counts them the long way if one was wrong.
 	cp.off = make([]uint32, n+1)
-	for _, w := range p.flows {
-		if w != 0 {
-			cp.off[newID[w>>32-1]+1]++
-		}
-	}
 	for i := range n {
-		if p.ents.at(i).flags()&flagOne != 0 {
-			cp.off[i+1]++
-		}
-	}
-	for i := uint32(1); i <= n; i++ {
-		cp.off[i] += cp.off[i-1]
+		cp.off[i+1] = cp.off[i] + setShare(p.ents.at(i))
 	}
 	cp.hash = make([]uint32, cp.off[n])
-	next := order // done with: reused as the fill cursors
-	copy(next, cp.off[:n])
+	if !cp.group(p, newID, order) {
+		clear(cp.off)
+		for _, w := range p.flows {
+			if w != 0 {
+				cp.off[newID[w>>32-1]+1]++
+			}
+		}
+		for i := range n {
+			if p.ents.at(i).flags()&flagOne != 0 {
+				cp.off[i+1]++
+			}
+		}
+		for i := uint32(1); i <= n; i++ {
+			cp.off[i] += cp.off[i-1]
+		}
+		cp.hash = make([]uint32, cp.off[n])
+		cp.group(p, newID, order)
+	}
+	return cp
+}
+
+// setShare is the number of fingerprints entry e has in its partial's
+// flow set, plus its one flow's (flagOne): the flow set holds every flow
+// of an entry with several, until they reach sketchAt and the entry's
+// further flows go to its sketch.
+func setShare(e *entry) uint32 {
+	switch f := e.flags(); {
+	case f&flagOne != 0:
+		return 1
+	case f&flagSketch != 0:
+		return sketchAt
+	}
+	return e.uniq
+}
+
+// group fills cp.hash with p's flow fingerprints in the ranges cp.off
+// gives each entry (newID maps the set's entry ids to cp's; next is
+// scratch, n long) and reports whether each entry had exactly its range's
+// fingerprints.
+func (cp *closedPart) group(p *partial, newID, next []uint32) bool {
+	copy(next, cp.off[:cp.n])
 	for _, w := range p.flows {
 		if w != 0 {
 			id := newID[w>>32-1]
+			if next[id] == cp.off[id+1] {
+				return false
+			}
 			cp.hash[next[id]] = uint32(w)
 			next[id]++
 		}
 	}
-	for i := range n {
-		if p.ents.at(i).flags()&flagOne != 0 {
-			cp.hash[next[i]] = p.ents.at(i).uniq
+	for i := range cp.n {
+		if e := p.ents.at(i); e.flags()&flagOne != 0 {
+			if next[i] == cp.off[i+1] {
+				return false
+			}
+			cp.hash[next[i]] = e.uniq
+			next[i]++
 		}
 	}
-	return cp
+	for i := range cp.n {
+		if next[i] != cp.off[i+1] {
+			return false
+		}
+	}
+	return true
 }
 
 // permute moves entry order[i] to id i, following the permutation's

@@ -1127,3 +1127,47 @@ func TestWindowsFarApart(t *testing.T) {
 		t.Errorf("%d late, want 4 (the two early records, by AddBatch and Add)", st.Late)
 	}
 }
+
+// TestSetShare: each entry's share of its partial's flow set, as prepare
+// reads it from the entry (setShare), is the number of its fingerprints in
+// the set (plus its one flow's), for keys with one flow, a few, just
+// below, at and past sketchAt, flows recurring. prepare falls back to
+// counting when a share is wrong, so the engine's other tests would not
+// notice.
+func TestSetShare(t *testing.T) {
+	e, err := NewEngine(func([]*Aggregate) {}, WithLateness(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.NewWriter()
+	defer w.Close()
+	end := t0.Truncate(15 * time.Minute).Add(time.Minute)
+	r := rand.New(rand.NewPCG(3, 3))
+	for k, n := range []int{1, 2, 5, sketchAt - 1, sketchAt, sketchAt + 1, 3 * sketchAt} {
+		key := Key{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.AddrFrom4([4]byte{203, 0, 113, byte(k)}), DstPort: 443, Proto: 6}
+		for i := range 2 * n {
+			o := &Obs{Key: key, End: end, Upload: 1, FlowHash: mix(uint64(k)<<32 | uint64(i%n))}
+			if r.IntN(2) == 0 {
+				o.FlowHash = mix(uint64(k)<<32 | uint64(r.IntN(n))) // a flow seen before
+			}
+			w.Add(o)
+		}
+	}
+	p := w.last
+	words := make([]uint32, p.ents.n)
+	for _, x := range p.flows {
+		if x != 0 {
+			words[x>>32-1]++
+		}
+	}
+	for id := range p.ents.n {
+		e := p.ents.at(id)
+		want := words[id]
+		if e.flags()&flagOne != 0 {
+			want++
+		}
+		if got := setShare(e); got != want {
+			t.Errorf("entry %d (flags %#x): setShare %d, %d in the set", id, e.flags(), got, want)
+		}
+	}
+}
