@@ -946,3 +946,51 @@ func throughLanes(t *testing.T, n int, recs []flowsrc.Record, opts ...exfil.Opti
 	d.Flush()
 	return d, s
 }
+
+// TestWritersSplitKeys: records split between several Writers, a key's
+// flows spread over them (some flows seen by more than one), raise the
+// alerts one Writer raises, unique flows included: keys with one flow,
+// a few, around the exact counting limit (64) and past the flow set's
+// sketch threshold (1024).
+func TestWritersSplitKeys(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 17))
+	var recs []flowsrc.Record
+	for k, n := range []int{1, 2, 10, 33, 63, 64, 65, 120, 1023, 1025, 2500} {
+		dst := netip.AddrFrom4([4]byte{203, 0, 113, byte(k)}).String()
+		for i := range n + n/3 {
+			port := uint16(1024 + i%n) // the last third repeat flows
+			end := t0.Add(time.Duration(r.IntN(14*60)) * time.Second)
+			recs = append(recs, rec("10.0.0.5", port, dst, 443, uint64(1+r.IntN(4<<20)), end))
+		}
+	}
+	r.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+	run := func(writers int) []*exfil.Alert {
+		d, s := newDetector(t)
+		ws := make([]*exfil.Writer, writers)
+		for i := range ws {
+			ws[i] = d.NewWriter()
+		}
+		for i := 0; i < len(recs); i += 7 {
+			ws[i/7%writers].ObserveBatch(slices.Clone(recs[i:min(i+7, len(recs))]))
+		}
+		for _, w := range ws {
+			w.Close()
+		}
+		d.Flush()
+		return s.a
+	}
+	one := run(1)
+	if len(one) == 0 {
+		t.Fatal("no alert")
+	}
+	for _, n := range []int{2, 3} {
+		if got := run(n); !reflect.DeepEqual(got, one) {
+			for i := range min(len(got), len(one)) {
+				if !reflect.DeepEqual(got[i], one[i]) {
+					t.Fatalf("%d writers, alert %d:\n%+v\none writer:\n%+v", n, i, got[i], one[i])
+				}
+			}
+			t.Fatalf("%d writers: %d alerts, one writer %d", n, len(got), len(one))
+		}
+	}
+}
