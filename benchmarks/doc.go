@@ -18,7 +18,10 @@
 //   - BenchmarkScoring: what closing and scoring one window of the
 //     end-to-end capture costs the goroutine that scores it (the work
 //     exfil.Detector.Run does beside the ingest goroutines), per key
-//     scored and per record of the window.
+//     scored and per record of the window, with the window's records
+//     added through one Writer and through two (writers=2: block by
+//     block, as the two goroutines of BenchmarkEndToEnd add them, so
+//     that most keys are split between the Writers and merged at close).
 //
 // The data is generated in memory when the benchmark that uses it starts
 // (a top-level benchmark function runs once per process) and dropped when
