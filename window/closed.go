@@ -104,6 +104,14 @@ func (c *Closed) Ref() Ref {
 // into the Aggregate that All and Totals yield, and returns it: the same
 // values All yields for it, valid until the next At or step of a walk.
 func (c *Closed) At(r Ref) *Aggregate {
+	c.entriesOf(r)
+	c.fillFrom(&c.agg, c.from, true)
+	return &c.agg
+}
+
+// entriesOf sets c.from to the entries of the key r names: one per part
+// that holds it.
+func (c *Closed) entriesOf(r Ref) {
 	if len(c.parts) == 1 {
 		c.from = append(c.from[:0], partEntry{c.parts[0], uint32(r)})
 	} else {
@@ -113,8 +121,6 @@ func (c *Closed) At(r Ref) *Aggregate {
 		}
 		c.from = append(c.from[:0], c.refs[start:c.refEnds[r]]...)
 	}
-	c.fillFrom(&c.agg, c.from, true)
-	return &c.agg
 }
 
 // SnapshotAt sets s to the snapshot of the aggregate that r (from Ref)
@@ -126,15 +132,7 @@ func (c *Closed) At(r Ref) *Aggregate {
 // split key the number of distinct ones among its parts'. Other keys go
 // through At. Like At, it reuses the Aggregate that the walks yield.
 func (c *Closed) SnapshotAt(r Ref, s *Snapshot) {
-	if len(c.parts) == 1 {
-		c.from = append(c.from[:0], partEntry{c.parts[0], uint32(r)})
-	} else {
-		start := uint32(0)
-		if r > 0 {
-			start = c.refEnds[r-1]
-		}
-		c.from = append(c.from[:0], c.refs[start:c.refEnds[r]]...)
-	}
+	c.entriesOf(r)
 	m := uint32(0)
 	for _, pe := range c.from {
 		if pe.cp.p.ents.at(pe.id).flags()&flagSketch != 0 {
