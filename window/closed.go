@@ -291,32 +291,43 @@ func (c *Closed) walk(g *Aggregate, unique bool, yield func(*Aggregate) bool) {
 // set.
 func (c *Closed) fillFrom(g *Aggregate, from []partEntry, unique bool) {
 	pe := from[0]
-	c.fill(g, pe.cp, pe.id, unique)
 	if len(from) == 1 {
+		c.fill(g, pe.cp, pe.id, unique)
 		return
 	}
-	a := pe.cp.p.toAcc(pe.cp.p.ents.at(pe.id))
+	// A split key: its parts' totals are merged first, then converted
+	// once.
+	e := pe.cp.p.ents.at(pe.id)
+	a := pe.cp.p.toAcc(e)
 	for _, pe := range from[1:] {
 		b := pe.cp.p.toAcc(pe.cp.p.ents.at(pe.id))
 		a.merge(&b)
-		if unique {
+	}
+	c.fillAcc(g, pe.cp, e, &a)
+	if unique {
+		for _, pe := range from {
 			pe.cp.addUnique(g, pe.id)
 		}
 	}
-	a.fill(g)
 }
 
 // fill sets g to entry id of cp.
 func (c *Closed) fill(g *Aggregate, cp *closedPart, id uint32, unique bool) {
 	e := cp.p.ents.at(id)
 	a := cp.p.toAcc(e)
+	c.fillAcc(g, cp, e, &a)
+	if unique {
+		cp.addUnique(g, id)
+	}
+}
+
+// fillAcc sets g to the key of entry e of cp with the totals a, its
+// unique-flow counter empty.
+func (c *Closed) fillAcc(g *Aggregate, cp *closedPart, e *entry, a *acc) {
 	cp.p.keyTo(e, &g.Key)
 	g.WindowStart, g.WindowEnd = c.ws, c.we
 	a.fill(g)
 	g.Unique.Reset()
-	if unique {
-		cp.addUnique(g, id)
-	}
 }
 
 // addUnique adds the flows of entry id of cp to g's unique-flow counter:
