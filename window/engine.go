@@ -208,11 +208,14 @@ type Writer struct {
 	// What the last Prefetch found: the entry (id+1, 0 if none) of
 	// pfObs[i] in the partial pfPart of window pfStart. AddMarked takes
 	// an entry from here after checking its key against the observation.
+	// For an IPv4 key it hashed and did not find, pfKH[i] is the key's
+	// hash with its low bit set (0: not hashed), for AddMarked's insert.
 	pfObs   *Obs
 	pfN     int
 	pfPart  *partial
 	pfStart int64
 	pfIDs   [PrefetchRun]uint32
+	pfKH    [PrefetchRun]uint64
 
 	_       [64]byte
 	minOpen atomic.Int64 // oldest window start held, MaxInt64 if none
@@ -308,7 +311,8 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 	var id uint32
 	var e *entry
 	var ok4 bool
-	if h := w.prefetched(o, p); h != 0 && h-1 < p.ents.n && o.Key.Src.Is4() && o.Key.Dst.Is4() {
+	h, kh := w.prefetched(o, p)
+	if h != 0 && h-1 < p.ents.n && o.Key.Src.Is4() && o.Key.Dst.Is4() {
 		// The entry Prefetch found, if it holds this key (keys are unique
 		// in a partial): no hashing, no index probe.
 		e = p.ents.at(h - 1)
@@ -316,6 +320,14 @@ func (w *Writer) AddMarked(o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) 
 		app, _, ok3 := p.appID(o.Key.AppProto)
 		if ok3 && e.src == be32(s4[:]) && e.dst == be32(d4[:]) && e.k2 == pp<<8|uint32(app) && e.addrFlags() == 0 {
 			id, ok4 = h-1, true
+		}
+	}
+	if !ok4 && kh != 0 && h == 0 && o.Key.Src.Is4() && o.Key.Dst.Is4() {
+		// A key Prefetch hashed and did not find (it may have been added
+		// since, by an earlier observation of the run): its hash is known.
+		s4, d4 := o.Key.Src.As4(), o.Key.Dst.As4()
+		if app, _, ok3 := p.appID(o.Key.AppProto); ok3 {
+			id, e, ok4 = p.lookup(kh, be32(s4[:]), be32(d4[:]), pp<<8|uint32(app), 0)
 		}
 	}
 	if !ok4 {
@@ -398,6 +410,8 @@ func (w *Writer) Prefetch(obs []Obs) {
 	var fps [PrefetchRun]uint32
 	ids := &w.pfIDs // entry id+1, 0 when not found
 	clear(ids[:len(obs)])
+	khOut := &w.pfKH
+	clear(khOut[:len(obs)])
 	var lines [3 * PrefetchRun]unsafe.Pointer
 	t := &p.keyIdx
 	n := 0
@@ -450,6 +464,9 @@ func (w *Writer) Prefetch(obs []Obs) {
 				break
 			}
 		}
+		if ids[i] == 0 {
+			khOut[i] = kh
+		}
 	}
 	prefetch.Lines(lines[:n])
 	w.pfObs, w.pfN, w.pfPart, w.pfStart = &obs[0], len(obs), p, p.start
@@ -458,16 +475,16 @@ func (w *Writer) Prefetch(obs []Obs) {
 // prefetched returns the entry (id+1) the last Prefetch found for o in p,
 // or 0: when o is not one of the observations it read, or p is not the
 // partial it read them in.
-func (w *Writer) prefetched(o *Obs, p *partial) uint32 {
+func (w *Writer) prefetched(o *Obs, p *partial) (id uint32, kh uint64) {
 	if w.pfN == 0 || p != w.pfPart || p.start != w.pfStart {
-		return 0
+		return 0, 0
 	}
 	const size = unsafe.Sizeof(Obs{})
 	d := uintptr(unsafe.Pointer(o)) - uintptr(unsafe.Pointer(w.pfObs))
 	if i := d / size; d%size == 0 && i < uintptr(w.pfN) {
-		return w.pfIDs[i]
+		return w.pfIDs[i], w.pfKH[i]
 	}
-	return 0
+	return 0, 0
 }
 
 func (w *Writer) mark(p *partial, id uint32, e *entry, o *Obs, mark func(*Aggregate) uint8, snap *Snapshot) bool {
