@@ -305,8 +305,13 @@ func (c *Closed) fillFrom(g *Aggregate, from []partEntry, unique bool) {
 	}
 	c.fillAcc(g, pe.cp, e, &a)
 	if unique {
+		// Sketches first: a key with one is past the exact phase, and
+		// its fingerprints then go straight to the registers.
 		for _, pe := range from {
-			pe.cp.addUnique(g, pe.id)
+			pe.cp.addSketch(g, pe.id)
+		}
+		for _, pe := range from {
+			pe.cp.addPrints(g, pe.id)
 		}
 	}
 }
@@ -317,7 +322,8 @@ func (c *Closed) fill(g *Aggregate, cp *closedPart, id uint32, unique bool) {
 	a := cp.p.toAcc(e)
 	c.fillAcc(g, cp, e, &a)
 	if unique {
-		cp.addUnique(g, id)
+		cp.addSketch(g, id)
+		cp.addPrints(g, id)
 	}
 }
 
@@ -330,14 +336,21 @@ func (c *Closed) fillAcc(g *Aggregate, cp *closedPart, e *entry, a *acc) {
 	g.Unique.Reset()
 }
 
-// addUnique adds the flows of entry id of cp to g's unique-flow counter:
-// its fingerprints in the flow set and its sketch, if it has one.
-func (cp *closedPart) addUnique(g *Aggregate, id uint32) {
-	for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
-		g.Unique.Add(printHash(h))
-	}
+// addSketch merges the sketch of entry id of cp, if it has one, into
+// g's unique-flow counter. A counter merged with a sketch before its
+// exact values are added holds the same registers as one fed the other
+// way round, without an exact phase to go through first.
+func (cp *closedPart) addSketch(g *Aggregate, id uint32) {
 	if c := cp.p.sketchOf(id, cp.p.ents.at(id)); c != nil {
 		g.Unique.Merge(c)
+	}
+}
+
+// addPrints adds the fingerprints of entry id of cp in its flow set to
+// g's unique-flow counter.
+func (cp *closedPart) addPrints(g *Aggregate, id uint32) {
+	for _, h := range cp.hash[cp.off[id]:cp.off[id+1]] {
+		g.Unique.Add(printHash(h))
 	}
 }
 
